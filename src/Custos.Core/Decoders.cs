@@ -301,7 +301,8 @@ public static class Decoders
     private static CustosError? CheckHash(ByteString hash, string what) =>
         hash.Length == Hash32.SizeBytes ? null : new CustosError(ErrorCode.InvalidLength, $"{what} is {hash.Length} bytes, expected {Hash32.SizeBytes}");
 
-    internal static CustosError? CheckChainId(string chainId)
+    /// <summary>Chain id rules: 1 to 64 ASCII letters, digits, '-', '_' or '.'.</summary>
+    public static CustosError? CheckChainId(string chainId)
     {
         if (chainId.Length == 0 || chainId.Length > WireLimits.ChainIdLengthMax)
         {

@@ -30,7 +30,7 @@ public sealed class CustosException : Exception
 public static class ErrorCodes
 {
     private static readonly Google.Protobuf.Reflection.EnumDescriptor ErrorCodeDescriptor =
-        TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("custos.v1.ErrorCode");
+        TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("ErrorCode");
 
     /// <summary>The stable, upper-snake name of a code as clients see it (for example <c>SIGNATURE_INVALID</c>).</summary>
     public static string Name(ErrorCode code)

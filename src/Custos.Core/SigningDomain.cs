@@ -41,7 +41,7 @@ public static class SigningDomain
         foreach (var value in values)
         {
             if (value == ObjectType.Unspecified) continue;
-            var name = TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("custos.v1.ObjectType").FindValueByNumber((int)value).Name["OBJECT_TYPE_".Length..].ToLowerInvariant();
+            var name = TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("ObjectType").FindValueByNumber((int)value).Name["OBJECT_TYPE_".Length..].ToLowerInvariant();
             prefixes[(int)value] = Encoding.ASCII.GetBytes($"custos/v1/{name}\0");
         }
 

@@ -137,6 +137,13 @@ public sealed class GmCryptoSuite : ICryptoSuite
         return VerifyPrehashed(domain, q, digest, signature);
     }
 
+    public bool Verify(PublicKey key, ReadOnlySpan<byte> signerId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
+        var za = signerId.SequenceEqual(DefaultUserId) ? prepared.Za : ComputeZa(prepared.Point, signerId);
+        return VerifyWith(Domain, prepared.Point, za, message, signature);
+    }
+
     public bool VerifyObject(PublicKey key, ObjectType type, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature)
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
@@ -284,15 +291,19 @@ public sealed class GmCryptoSuite : ICryptoSuite
     public byte[] AgreeKey(SoftwareKey ownStatic, SoftwareKey ownEphemeral, PublicKey peerStatic, PublicKey peerEphemeral,
         bool initiator, ReadOnlySpan<byte> ownId, ReadOnlySpan<byte> peerId, int lengthBytes)
     {
+        return AgreeKeyWith(
+            GmSoftwareKey.Of(ownStatic).PrivateParameters, GmSoftwareKey.Of(ownEphemeral).PrivateParameters,
+            new ECPublicKeyParameters(PreparedOf(peerStatic).Point, Domain), new ECPublicKeyParameters(PreparedOf(peerEphemeral).Point, Domain),
+            initiator, ownId, peerId, lengthBytes);
+    }
+
+    /// <summary>SM2 key exchange (GB/T 32918.3 §6) on the domain the keys carry (tests run the standard's example on its test curve).</summary>
+    internal static byte[] AgreeKeyWith(ECPrivateKeyParameters ownStatic, ECPrivateKeyParameters ownEphemeral, ECPublicKeyParameters peerStatic,
+        ECPublicKeyParameters peerEphemeral, bool initiator, ReadOnlySpan<byte> ownId, ReadOnlySpan<byte> peerId, int lengthBytes)
+    {
         var exchange = new SM2KeyExchange(new SM3Digest());
-        exchange.Init(new ParametersWithID(
-            new SM2KeyExchangePrivateParameters(initiator, GmSoftwareKey.Of(ownStatic).PrivateParameters, GmSoftwareKey.Of(ownEphemeral).PrivateParameters),
-            ownId.ToArray()));
-        return exchange.CalculateKey(lengthBytes * 8, new ParametersWithID(
-            new SM2KeyExchangePublicParameters(
-                new ECPublicKeyParameters(PreparedOf(peerStatic).Point, Domain),
-                new ECPublicKeyParameters(PreparedOf(peerEphemeral).Point, Domain)),
-            peerId.ToArray()));
+        exchange.Init(new ParametersWithID(new SM2KeyExchangePrivateParameters(initiator, ownStatic, ownEphemeral), ownId.ToArray()));
+        return exchange.CalculateKey(lengthBytes * 8, new ParametersWithID(new SM2KeyExchangePublicParameters(peerStatic, peerEphemeral), peerId.ToArray()));
     }
 
     private static Sm2PreparedKey PreparedOf(PublicKey key) =>
@@ -356,6 +367,12 @@ public sealed class GmCryptoSuite : ICryptoSuite
         {
             _ = Scalar; // throws if disposed
             SignWith(PrivateParameters, DefaultUserId, message, _random).CopyTo(signature);
+        }
+
+        public override void Sign(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signerId, Span<byte> signature)
+        {
+            _ = Scalar;
+            SignWith(PrivateParameters, signerId, message, _random).CopyTo(signature);
         }
 
         public override bool TryDecrypt(ReadOnlySpan<byte> ciphertext, out byte[] plaintext)

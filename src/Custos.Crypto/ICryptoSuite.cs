@@ -38,6 +38,13 @@ public interface ICryptoSuite : IHashFunction
     /// <summary>Verifies a 64-byte r||s signature over <paramref name="message"/>. False on any defect, never throws.</summary>
     bool Verify(PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature);
 
+    /// <summary>
+    /// Verifies with an explicit SM2 signer identity (the ID in Z_A). Only X.509 objects need it: GB/T 35276 names
+    /// "1234567812345678" the default, while OpenSSL 1.1.1 to 3.x sign and verify certificates with an empty identity.
+    /// Suites without signer identities ignore it.
+    /// </summary>
+    bool Verify(PublicKey key, ReadOnlySpan<byte> signerId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature);
+
     /// <summary>Verifies a signature over <see cref="SigningDomain.Prefix"/>(<paramref name="type"/>) || <paramref name="payload"/> without copying.</summary>
     bool VerifyObject(PublicKey key, ObjectType type, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature);
 
@@ -73,6 +80,20 @@ public interface ISigningKey : IDisposable
 
     /// <summary>Writes a 64-byte r||s signature over <paramref name="message"/>.</summary>
     void Sign(ReadOnlySpan<byte> message, Span<byte> signature);
+
+    /// <summary>
+    /// Signs with an explicit SM2 signer identity (see <see cref="ICryptoSuite.Verify(PublicKey, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>).
+    /// Keys that can only sign with the default identity (some HSMs) refuse any other.
+    /// </summary>
+    void Sign(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signerId, Span<byte> signature)
+    {
+        if (Suite == CryptoSuiteId.Gm && !signerId.SequenceEqual(GmCryptoSuite.DefaultUserId))
+        {
+            throw new CustosException(ErrorCode.HsmFailure, $"a {Custody} key of this kind signs only with the default SM2 identity");
+        }
+
+        Sign(message, signature);
+    }
 }
 
 public static class SigningKeyExtensions

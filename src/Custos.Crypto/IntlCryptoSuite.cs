@@ -111,6 +111,9 @@ public sealed class IntlCryptoSuite : ICryptoSuite
         return prepared.VerifyHash(hash, signature);
     }
 
+    public bool Verify(PublicKey key, ReadOnlySpan<byte> signerId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        Verify(key, message, signature);
+
     public bool VerifyObject(PublicKey key, ObjectType type, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature)
     {
         if (key.Suite != CryptoSuiteId.Intl || key.Prepared is not PreparedP256Key prepared || signature.Length != 64) return false;
@@ -294,6 +297,8 @@ public sealed class IntlCryptoSuite : ICryptoSuite
                 }
             }
         }
+
+        public override void Sign(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signerId, Span<byte> signature) => Sign(message, signature);
 
         public byte[] Agree(PublicKey peer)
         {

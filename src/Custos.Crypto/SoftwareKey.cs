@@ -37,6 +37,9 @@ public abstract class SoftwareKey : ISigningKey
 
     public abstract void Sign(ReadOnlySpan<byte> message, Span<byte> signature);
 
+    /// <summary>Software keys sign with any SM2 signer identity; the international suite has none and ignores it.</summary>
+    public abstract void Sign(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signerId, Span<byte> signature);
+
     /// <summary>Decrypts what <see cref="ICryptoSuite.Encrypt"/> made for this key; false if it was not, or was altered.</summary>
     public abstract bool TryDecrypt(ReadOnlySpan<byte> ciphertext, out byte[] plaintext);
 
