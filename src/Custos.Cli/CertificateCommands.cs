@@ -37,7 +37,7 @@ internal static class CertificateCommands
     {
         var file = new Argument<string>("file") { Description = "PEM certificate to verify" };
         var genesis = new Option<string>("--genesis") { Description = "Genesis file naming the consortium's CAs", Required = true };
-        var roles = new Option<string[]>("--role") { Description = "Accepted role(s): client, node, admin, regulator, registrar", AllowMultipleArgumentsPerToken = true };
+        var roles = new Option<string[]>("--role") { Description = "Accepted role (repeat for several): client, node, admin, regulator, registrar" };
         var crls = new Option<string[]>("--crl") { Description = "Revocation list(s) (PEM) issued by a consortium CA" };
         var at = new Option<DateTimeOffset?>("--at") { Description = "Judge validity at this time instead of now" };
         var command = new Command("verify", "Verify a certificate against the consortium: chain, validity, key usage, role, revocation") { file, genesis, roles, crls, at };

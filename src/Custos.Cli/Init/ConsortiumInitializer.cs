@@ -64,7 +64,8 @@ public sealed class ConsortiumInitializer(TextWriter log)
         var genesisTime = DateTimeOffset.FromUnixTimeSeconds(options.Clock.GetUtcNow().ToUnixTimeSeconds());
 
         var organisations = new List<(GenesisOrganisation Entry, CertificateAuthority Authority, OrganisationSecret Secret)>();
-        var keysWritten = 0;
+        // Key files are sealed at the end, in parallel: the passphrase KDF is deliberately slow.
+        var pendingKeys = new List<(string Path, SoftwareKey Key, OrganisationSecret Secret)>();
         for (var i = 1; i <= options.Organisations + (options.IncludeRegulator ? 1 : 0); i++)
         {
             var isRegulator = options.IncludeRegulator && i == options.Organisations + 1;
@@ -73,8 +74,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
             var caDirectory = Directory.CreateDirectory(Path.Combine(root, "orgs", id, "ca")).FullName;
             var caKey = suite.GenerateKey();
             var authority = CertificateAuthority.CreateRoot(id, caKey, suite, CaLifetime, options.Clock, options.X509SignerIdentity);
-            SaveKey(Path.Combine(caDirectory, "ca.key"), caKey, secret, options);
-            keysWritten++;
+            pendingKeys.Add((Path.Combine(caDirectory, "ca.key"), caKey, secret));
             File.WriteAllText(Path.Combine(caDirectory, "ca.pem"), authority.Certificate.ToPem());
             File.WriteAllText(Path.Combine(caDirectory, "crl.pem"), authority.IssueRevocationList([], number: 1, TimeSpan.FromDays(30)).ToPem());
             var entry = new GenesisOrganisation
@@ -88,10 +88,9 @@ public sealed class ConsortiumInitializer(TextWriter log)
             foreach (var (user, role) in UsersOf(isRegulator))
             {
                 var userDirectory = Directory.CreateDirectory(Path.Combine(root, "orgs", id, "users", user)).FullName;
-                using var key = suite.GenerateKey();
+                var key = suite.GenerateKey();
                 var certificate = authority.Issue(new CertificateRequest($"{user}@{id}", role, key.PublicKey) { Lifetime = UserCertificateLifetime });
-                SaveKey(Path.Combine(userDirectory, $"{user}.key"), key, secret, options);
-                keysWritten++;
+                pendingKeys.Add((Path.Combine(userDirectory, $"{user}.key"), key, secret));
                 File.WriteAllText(Path.Combine(userDirectory, $"{user}.pem"), certificate.ToPem());
             }
 
@@ -114,7 +113,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
             var (name, kind, organisationIndex) = plannedNodes[i];
             var organisation = organisations[organisationIndex];
             var nodeDirectory = Directory.CreateDirectory(Path.Combine(root, "orgs", organisation.Entry.Id, "nodes", name)).FullName;
-            using var key = suite.GenerateKey();
+            var key = suite.GenerateKey();
             var certificate = organisation.Authority.Issue(new CertificateRequest(name, CertificateRole.Node, key.PublicKey)
             {
                 DnsNames = [name, "localhost"],
@@ -123,8 +122,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
             });
             var keyPath = Path.Combine(nodeDirectory, "node.key");
             var certificatePath = Path.Combine(nodeDirectory, "node.pem");
-            SaveKey(keyPath, key, organisation.Secret, options);
-            keysWritten++;
+            pendingKeys.Add((keyPath, key, organisation.Secret));
             File.WriteAllText(certificatePath, certificate.ToPem());
             var entry = new GenesisNode
             {
@@ -179,7 +177,15 @@ public sealed class ConsortiumInitializer(TextWriter log)
             configurations.Add(path);
         }
 
-        return new InitResult(genesisPath, genesis, genesis.ComputeHash(genesisBytes), configurations, keysWritten);
+        Parallel.ForEach(pendingKeys, pending =>
+        {
+            using (pending.Key)
+            {
+                EncryptedKeyFile.Save(pending.Path, pending.Key, pending.Secret.Passphrase, overwrite: false, iterations: options.KdfIterations);
+            }
+        });
+
+        return new InitResult(genesisPath, genesis, genesis.ComputeHash(genesisBytes), configurations, pendingKeys.Count);
     }
 
     private static IEnumerable<(string User, CertificateRole Role)> UsersOf(bool regulator) => regulator
@@ -251,6 +257,4 @@ public sealed class ConsortiumInitializer(TextWriter log)
         return new OrganisationSecret($"file:{path}", path, passphrase);
     }
 
-    private static void SaveKey(string path, SoftwareKey key, OrganisationSecret secret, InitOptions options) =>
-        EncryptedKeyFile.Save(path, key, secret.Passphrase, overwrite: false, iterations: options.KdfIterations);
 }
