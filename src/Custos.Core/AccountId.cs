@@ -60,7 +60,8 @@ public readonly struct AccountId : IEquatable<AccountId>, IComparable<AccountId>
 
     public ByteString ToByteString() => UnsafeByteOperations.UnsafeWrap(ToArray());
 
-    public static AccountId Parse(string hex) => new(Convert.FromHexString(hex));
+    /// <summary>Parses 32 hexadecimal digits (see <see cref="HexText"/> for the errors).</summary>
+    public static AccountId Parse(string hex) => new(HexText.Decode(hex, SizeBytes, "account id"));
 
     public override string ToString() => Convert.ToHexStringLower(ToArray());
 

@@ -114,6 +114,10 @@ public static class Decoders
             {
                 error = new CustosError(ErrorCode.InvalidField, $"timeout reports high QC round {data.HighQcRound} but carries a QC of round {qcData.Round}");
             }
+            else if (error is null)
+            {
+                error = CheckSameChain(qcData.ChainId, qcData.Epoch, data.ChainId, data.Epoch, "timeout's high QC")!;
+            }
         }
         else if (data.HighQcRound != 0)
         {
@@ -136,7 +140,7 @@ public static class Decoders
     public static bool TryDecodeTimeoutCertificate(ReadOnlySpan<byte> bytes, out TimeoutCertificate tc, out CustosError error)
     {
         if (!TryParse(TcParser, bytes, WireLimits.TimeoutCertificateSizeBytesMax, "timeout certificate", out tc, out error)) return false;
-        error = ValidateTimeoutCertificate(tc)!;
+        error = ValidateTimeoutCertificate(tc, chainId: null)!;
         return error is null;
     }
 
@@ -214,9 +218,17 @@ public static class Decoders
             return new CustosError(ErrorCode.InvalidField, "parent QC certifies a block other than parent_hash");
         }
 
+        error = CheckSameChain(parent.ChainId, parent.Epoch, header.ChainId, header.Epoch, "parent QC");
+        if (error is not null) return error;
+
         if (header.TimeoutCertificate is not null)
         {
-            error = ValidateTimeoutCertificate(header.TimeoutCertificate);
+            if (header.TimeoutCertificate.Epoch != header.Epoch)
+            {
+                return new CustosError(ErrorCode.EpochMismatch, $"timeout certificate of epoch {header.TimeoutCertificate.Epoch} in a block of epoch {header.Epoch}");
+            }
+
+            error = ValidateTimeoutCertificate(header.TimeoutCertificate, header.ChainId);
             if (error is not null) return error with { Message = $"timeout certificate: {error.Message}" };
             if (header.TimeoutCertificate.Round + 1 != header.Round)
             {
@@ -236,6 +248,13 @@ public static class Decoders
             return new CustosError(ErrorCode.InvalidLength, $"signer bitmap is {qc.Signers.Length} bytes");
         }
 
+        // Trailing zero bytes would give one signer set several encodings, which anyone relaying the certificate
+        // could change without touching a signature; and a bitmap of zeros would certify with no signer at all.
+        if (qc.Signers.Span[^1] == 0)
+        {
+            return new CustosError(ErrorCode.Malformed, "signer bitmap ends in a zero byte (not canonical, or names no signer)");
+        }
+
         var signers = 0;
         foreach (var b in qc.Signers.Span) signers += BitOperations.PopCount(b);
         if (signers != qc.Signatures.Count)
@@ -252,7 +271,20 @@ public static class Decoders
         return null;
     }
 
-    private static CustosError? ValidateTimeoutCertificate(TimeoutCertificate tc)
+    /// <summary>A certificate carried inside another object must be of the same chain and not of a later epoch.</summary>
+    private static CustosError? CheckSameChain(string innerChainId, ulong innerEpoch, string outerChainId, ulong outerEpoch, string what)
+    {
+        if (innerChainId != outerChainId)
+        {
+            return new CustosError(ErrorCode.ChainIdMismatch, $"{what} is for chain '{innerChainId}', not '{outerChainId}'");
+        }
+
+        return innerEpoch > outerEpoch
+            ? new CustosError(ErrorCode.EpochMismatch, $"{what} is of epoch {innerEpoch}, later than {outerEpoch}")
+            : null;
+    }
+
+    private static CustosError? ValidateTimeoutCertificate(TimeoutCertificate tc, string? chainId)
     {
         if (tc.Signatures.Count == 0 || tc.Signatures.Count > WireLimits.ValidatorsMax)
         {
@@ -274,6 +306,13 @@ public static class Decoders
             if (data.Round != tc.Round || data.Epoch != tc.Epoch)
             {
                 return new CustosError(ErrorCode.InvalidField, $"timeout of author {entry.Author} is for epoch {data.Epoch} round {data.Round}, not the certificate's");
+            }
+
+            // All timeouts of one certificate are for one chain: the carrying header's, or the first entry's.
+            chainId ??= data.ChainId;
+            if (data.ChainId != chainId)
+            {
+                return new CustosError(ErrorCode.ChainIdMismatch, $"timeout of author {entry.Author} is for chain '{data.ChainId}', not '{chainId}'");
             }
         }
 

@@ -58,7 +58,8 @@ public readonly struct Hash32 : IEquatable<Hash32>, IComparable<Hash32>
 
     public ByteString ToByteString() => UnsafeByteOperations.UnsafeWrap(ToArray());
 
-    public static Hash32 Parse(string hex) => new(Convert.FromHexString(hex));
+    /// <summary>Parses 64 hexadecimal digits (see <see cref="HexText"/> for the errors).</summary>
+    public static Hash32 Parse(string hex) => new(HexText.Decode(hex, SizeBytes, "hash"));
 
     public override string ToString() => Convert.ToHexStringLower(ToArray());
 
