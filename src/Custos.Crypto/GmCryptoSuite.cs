@@ -139,7 +139,7 @@ public sealed class GmCryptoSuite : ICryptoSuite
 
     public bool Verify(PublicKey key, ReadOnlySpan<byte> signerId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
-        if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
+        if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64 || signerId.Length >= 8192) return false;
         var za = signerId.SequenceEqual(DefaultUserId) ? prepared.Za : ComputeZa(prepared.Point, signerId);
         return VerifyWith(Domain, prepared.Point, za, message, signature);
     }
@@ -176,6 +176,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
 
     internal static byte[] ComputeZa(ECDomainParameters domain, ECPoint q, ReadOnlySpan<byte> userId)
     {
+        // ENTL is a 16-bit count of bits, so an identity is at most 8,191 bytes.
+        if (userId.Length >= 8192) throw new CustosException(ErrorCode.InvalidLength, "an SM2 signer identity is shorter than 8,192 bytes");
         var digest = new SM3Digest();
         var bits = userId.Length * 8;
         digest.Update((byte)(bits >> 8));
@@ -248,6 +250,13 @@ public sealed class GmCryptoSuite : ICryptoSuite
 
     public static bool TrySm4CbcDecrypt(ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv, ReadOnlySpan<byte> ciphertext, out byte[] plaintext)
     {
+        // A padded ciphertext is at least one whole block; BouncyCastle would decrypt an empty one to an empty plaintext.
+        if (ciphertext.IsEmpty)
+        {
+            plaintext = [];
+            return false;
+        }
+
         try
         {
             plaintext = Sm4Cbc(forEncryption: false, key, iv, ciphertext);
@@ -321,6 +330,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
     /// <summary>SM2 encryption (GB/T 32918.4 §6) on any domain; the output order is C1||C3||C2 as the 2016 standard requires.</summary>
     internal static byte[] EncryptWith(ECPublicKeyParameters recipient, ReadOnlySpan<byte> plaintext, SecureRandom random, SM2Engine.Mode mode = SM2Engine.Mode.C1C3C2)
     {
+        // GB/T 32918.4 A5 draws again while the key stream t is all zero, which an empty t always is.
+        if (plaintext.IsEmpty) throw new CustosException(ErrorCode.InvalidLength, "SM2 encryption needs at least one byte of plaintext");
         var engine = new SM2Engine(new SM3Digest(), mode);
         engine.Init(true, new ParametersWithRandom(recipient, random));
         var input = plaintext.ToArray();
@@ -379,8 +390,9 @@ public sealed class GmCryptoSuite : ICryptoSuite
         {
             plaintext = [];
             _ = Scalar;
-            // C1 (65) + C3 (32) at least.
-            if (ciphertext.Length < 97) return false;
+            // C1 (65) + C3 (32) at least. C1 is always written uncompressed; BouncyCastle would also take a hybrid
+            // encoding, and throws FormatException (not ArgumentException) on an unknown prefix.
+            if (ciphertext.Length < 97 || ciphertext[0] != 0x04) return false;
             var engine = new SM2Engine(new SM3Digest(), SM2Engine.Mode.C1C3C2);
             engine.Init(false, PrivateParameters);
             try
