@@ -35,27 +35,40 @@ if ! dotnet build Custos.slnx -c Release -nologo -v quiet >"$root/.build/test-bu
   finish 0 1 0
 fi
 
-# 3. Run every test project; each writes a TRX report that is counted afterwards.
+# 3. Run every test project (in parallel, one test host each). Each prints one summary line
+#    "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ... - <assembly>.dll", which is what is counted.
 results="$root/.build/test-results"
 rm -rf "$results"
 mkdir -p "$results"
-echo "test.sh: running tests"
+projects=$(grep -l '' tests/*/*.csproj | while read -r p; do
+  name=$(basename "$p" .csproj)
+  case "$name" in *.Tests|Custos.Simulation|Custos.IntegrationTests|Custos.BrowserTests) echo "$name" ;; esac
+done)
+expected=$(printf '%s\n' "$projects" | sed '/^$/d' | wc -l)
+echo "test.sh: running $expected test projects"
+log="$results/console.log"
 dotnet test Custos.slnx -c Release --no-build -nologo \
-  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" \
-  --blame-hang-timeout 15m
-status=$?
+  --logger "console;verbosity=minimal" --logger "trx;LogFilePrefix=tests" --results-directory "$results" \
+  --blame-hang-timeout 15m 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 
-# 4. Count outcomes from the TRX files (one per test project): their <Counters> element.
-passed=0; failed=0; skipped=0
-for trx in $(find "$results" -name '*.trx'); do
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-  passed=$((passed + $(get passed)))
-  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-  skipped=$((skipped + $(get notExecuted) + $(get inconclusive)))
-done
+# Skipped tests and why (the TRX reports carry the reason).
+find "$results" -name '*.trx' -print0 | xargs -0 -r awk '
+  /outcome="NotExecuted"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; next }
+  want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "test.sh: skipped " name ": " $0; want = 0 }
+' || true
+
+# 4. Count.
+passed=0; failed=0; skipped=0; reported=0
+while read -r f p s; do
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s)); reported=$((reported + 1))
+done < <(sed -nE 's/^(Passed|Failed|Skipped)! +- +Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+),.*/\2 \3 \4/p' "$log")
+if [ "$reported" -lt "$expected" ]; then
+  echo "test.sh: only $reported of $expected test projects reported results (a test host crashed or hung)"
+  failed=$((failed + expected - reported))
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  echo "test.sh: dotnet test exited with $status without a failed test (a test host crashed or hung)"
+  echo "test.sh: dotnet test exited with $status without a failed test"
   failed=1
 fi
 if [ $((passed + failed + skipped)) -eq 0 ]; then
