@@ -1,0 +1,204 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Custos.Execution.Wire;
+using Google.Protobuf;
+
+namespace Custos.Execution;
+
+/// <summary>Bounds execution places on transactions.</summary>
+public sealed record ExecutionLimits
+{
+    /// <summary>A transaction may name an expiry at most this many blocks ahead; its id is remembered until then.</summary>
+    public ulong TransactionExpiryWindowBlocksMax { get; init; } = 10_000;
+
+    public GasSchedule Gas { get; init; } = new();
+}
+
+/// <summary>The changes and receipts of one executed block.</summary>
+public sealed record BlockExecutionResult(WriteSet Writes, IReadOnlyList<Receipt> Receipts)
+{
+    public int Succeeded => Receipts.Count(r => r.Code == ErrorCode.Ok);
+}
+
+/// <summary>Answers whether a transaction's signature is valid; production caches what admission already verified.</summary>
+public interface ISignatureCheck
+{
+    bool IsValid(Transaction transaction, Hash32 id);
+}
+
+/// <summary>Verifies with the chain's suite and remembers, by transaction id, the signatures it found valid (bounded).</summary>
+public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000) : ISignatureCheck
+{
+    private readonly ConcurrentDictionary<Hash32, byte[]> _verified = new();
+
+    public bool IsValid(Transaction transaction, Hash32 id)
+    {
+        if (_verified.TryGetValue(id, out var signature) && signature.AsSpan().SequenceEqual(transaction.Signature.Span)) return true;
+        if (!suite.TryDecodePublicKey(transaction.PublicKey.Span, out var key, out _)) return false;
+        if (!suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
+        // A crude bound: clearing all is cheap and only costs re-verification.
+        if (_verified.Count >= cacheEntriesMax) _verified.Clear();
+        _verified[id] = transaction.Signature.ToArray();
+        return true;
+    }
+}
+
+/// <summary>
+/// Executes ordered blocks deterministically (invariant 5): the same block over the same state gives the same
+/// writes and receipts on every node. Each transaction is checked (chain, suite, expiry window, replay, sender
+/// account and its key, contract and version), then run by its system contract against a state overlay; a failure
+/// rolls back everything the transaction did (SC-4) and is recorded with its typed error. The transaction's id is
+/// remembered until its expiry whatever the outcome, so no transaction executes twice.
+/// </summary>
+public sealed class BlockExecutor
+{
+    public const string LedgerNamespace = "system.ledger";
+
+    private readonly ICryptoSuite _suite;
+    private readonly IReadOnlyDictionary<string, ISystemContract> _contracts;
+    private readonly ExecutionLimits _limits;
+    private readonly ISignatureCheck _signatures;
+
+    public BlockExecutor(ICryptoSuite suite, IEnumerable<ISystemContract> contracts, ExecutionLimits? limits = null, ISignatureCheck? signatures = null)
+    {
+        _suite = suite;
+        _contracts = contracts.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        _limits = limits ?? new ExecutionLimits();
+        _signatures = signatures ?? new SignatureCheck(suite);
+    }
+
+    /// <summary>The contracts every Custos chain has.</summary>
+    public static IReadOnlyList<ISystemContract> StandardContracts { get; } = [new AccountRegistry(), new TokenContract()];
+
+    public static byte[] SeenKey(Hash32 id) => StateKeys.For(LedgerNamespace, "seen/", id);
+
+    public static byte[] ExpiringKey(ulong height)
+    {
+        var key = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(key, height);
+        return StateKeys.For(LedgerNamespace, [.. "expiring/"u8, .. key]);
+    }
+
+    public BlockExecutionResult Execute(BlockContext block, IReadOnlyList<Transaction> transactions, IStateReader committed)
+    {
+        var state = new StateOverlay(committed);
+        ForgetExpired(state, block.Height);
+        var receipts = new List<Receipt>(transactions.Count);
+        var expiring = new Dictionary<ulong, List<Hash32>>();
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            receipts.Add(ExecuteOne(block, (uint)i, transactions[i], state, expiring));
+        }
+
+        foreach (var (height, ids) in expiring.OrderBy(p => p.Key))
+        {
+            var key = ExpiringKey(height);
+            var existing = state.TryGet(key, out var bytes) ? bytes : [];
+            var list = new byte[existing.Length + ids.Count * Hash32.SizeBytes];
+            existing.CopyTo(list, 0);
+            for (var j = 0; j < ids.Count; j++) ids[j].CopyTo(list.AsSpan(existing.Length + j * Hash32.SizeBytes));
+            state.Put(key, list);
+        }
+
+        state.CommitTransaction();
+        return new BlockExecutionResult(state.BlockWrites, receipts);
+    }
+
+    private Receipt ExecuteOne(BlockContext block, uint index, Transaction transaction, StateOverlay state, Dictionary<ulong, List<Hash32>> expiring)
+    {
+        var id = transaction.ComputeId(_suite);
+        var receipt = new Receipt { TransactionId = id.ToByteString(), Height = block.Height, Index = index };
+        var body = transaction.Body;
+
+        // Checks that leave no trace: the transaction was never valid here, so there is nothing to replay.
+        var refusal = body.ChainId != block.ChainId ? (ErrorCode.ChainIdMismatch, $"transaction is for chain '{body.ChainId}'")
+            : body.Suite != _suite.Id ? (ErrorCode.SuiteMismatch, $"transaction is signed with suite {body.Suite}, the chain uses {_suite.Name}")
+            : body.ExpiryHeight < block.Height ? (ErrorCode.TransactionExpired, $"transaction expired at height {body.ExpiryHeight}")
+            : body.ExpiryHeight > block.Height + _limits.TransactionExpiryWindowBlocksMax
+                ? (ErrorCode.InvalidField, $"expiry {body.ExpiryHeight} is more than {_limits.TransactionExpiryWindowBlocksMax} blocks ahead")
+            : state.TryGet(SeenKey(id), out _) ? (ErrorCode.DuplicateTransaction, "transaction was already executed")
+            : !_signatures.IsValid(transaction, id) ? (ErrorCode.SignatureInvalid, "signature does not verify")
+            : default((ErrorCode, string)?);
+        if (refusal is { } failed) return Fail(receipt, failed.Item1, failed.Item2);
+
+        // From here on the transaction is remembered whatever happens to it.
+        var expiry = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(expiry, body.ExpiryHeight);
+        state.Put(SeenKey(id), expiry);
+        if (!expiring.TryGetValue(body.ExpiryHeight, out var ids)) expiring[body.ExpiryHeight] = ids = [];
+        ids.Add(id);
+        state.CommitTransaction();
+
+        var gasLimit = body.GasLimit == 0 ? _limits.Gas.DefaultLimit : body.GasLimit;
+        var meter = new GasMeter(Math.Min(gasLimit, _limits.Gas.MaximumLimit));
+        var events = new List<Event>();
+        try
+        {
+            var caller = AccountRegistry.Load(state, transaction.Sender)
+                ?? throw new ContractFailure(ErrorCode.SenderUnknown, $"account {transaction.Sender} is not registered");
+            if (!caller.PublicKey.Span.SequenceEqual(transaction.PublicKey.Span))
+            {
+                throw new ContractFailure(ErrorCode.SignatureInvalid, "the signing key is not the key registered for the sender");
+            }
+
+            if (caller.Status == AccountStatus.Frozen) throw new ContractFailure(ErrorCode.AccountFrozen, $"account {transaction.Sender} is frozen");
+            if (caller.Status != AccountStatus.Active) throw new ContractFailure(ErrorCode.PermissionDenied, $"account {transaction.Sender} is not active");
+            if (!_contracts.TryGetValue(body.Contract, out var contract))
+            {
+                throw new ContractFailure(ErrorCode.ContractNotFound, $"no contract '{body.Contract}'");
+            }
+
+            if (body.ContractVersion != contract.Version)
+            {
+                throw new ContractFailure(ErrorCode.ContractNotFound, $"{contract.Name} is at version {contract.Version}, not {body.ContractVersion}");
+            }
+
+            meter.Charge(_limits.Gas.TransactionBase + _limits.Gas.PerArgumentByte * (ulong)body.Arguments.Length);
+            contract.Invoke(new ContractCall(contract, body.Method, body.Arguments.Memory, caller, block, state, meter, _limits.Gas, events, id));
+            state.CommitTransaction();
+            receipt.Code = ErrorCode.Ok;
+            receipt.Events.AddRange(events);
+        }
+        catch (ContractFailure failure)
+        {
+            state.RollBackTransaction();
+            receipt.Code = failure.Code;
+            receipt.Message = failure.Message;
+        }
+        catch (Exception e) when (e is InvalidProtocolBufferException or ArgumentException or InvalidOperationException or OverflowException or CustosException)
+        {
+            // A contract bug on unusual input: deterministic, so every node records the same failure.
+            state.RollBackTransaction();
+            receipt.Code = ErrorCode.ContractTrapped;
+            receipt.Message = $"contract failed: {e.GetType().Name}";
+        }
+
+        receipt.GasUsed = meter.Used;
+        return receipt;
+    }
+
+    private static Receipt Fail(Receipt receipt, ErrorCode code, string message)
+    {
+        receipt.Code = code;
+        receipt.Message = message;
+        return receipt;
+    }
+
+    /// <summary>Drops the replay records of transactions that expired before this block: they can never be valid again.</summary>
+    private static void ForgetExpired(StateOverlay state, ulong height)
+    {
+        if (height == 0) return;
+        var key = ExpiringKey(height - 1);
+        if (!state.TryGet(key, out var list)) return;
+        for (var offset = 0; offset + Hash32.SizeBytes <= list.Length; offset += Hash32.SizeBytes)
+        {
+            state.Delete(SeenKey(new Hash32(list.AsSpan(offset, Hash32.SizeBytes))));
+        }
+
+        state.Delete(key);
+        state.CommitTransaction();
+    }
+}

@@ -1,0 +1,151 @@
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Execution.Wire;
+using Google.Protobuf;
+
+namespace Custos.Execution;
+
+/// <summary>What every transaction of a block sees of the block: from the header, never from a clock (invariant 5).</summary>
+public sealed record BlockContext(string ChainId, ulong Height, ulong TimestampMs, uint Proposer);
+
+/// <summary>A contract compiled into the node (accounts, tokens; later governance, supervision, the digital currency).</summary>
+public interface ISystemContract
+{
+    /// <summary>The name transactions call it by; also its state namespace.</summary>
+    string Name { get; }
+
+    /// <summary>The version a transaction must name (SC-1).</summary>
+    uint Version { get; }
+
+    /// <summary>
+    /// Runs one method. Failures are raised as <see cref="ContractFailure"/> with a typed code; the executor then
+    /// discards every change the call made.
+    /// </summary>
+    void Invoke(ContractCall call);
+}
+
+/// <summary>A typed refusal from a contract. Its changes are rolled back and it is recorded in the receipt.</summary>
+public sealed class ContractFailure(ErrorCode code, string message) : Exception(message)
+{
+    public ErrorCode Code { get; } = code;
+}
+
+/// <summary>Counts gas; running out raises <see cref="ErrorCode.OutOfGas"/>.</summary>
+public sealed class GasMeter(ulong limit)
+{
+    public ulong Limit { get; } = limit;
+
+    public ulong Used { get; private set; }
+
+    public void Charge(ulong amount)
+    {
+        Used += amount;
+        if (Used > Limit)
+        {
+            Used = Limit;
+            throw new ContractFailure(ErrorCode.OutOfGas, $"out of gas (limit {Limit})");
+        }
+    }
+}
+
+/// <summary>Gas prices. Deliberately simple: a base cost per transaction and per state access.</summary>
+public sealed record GasSchedule
+{
+    public ulong TransactionBase { get; init; } = 1_000;
+    public ulong PerArgumentByte { get; init; } = 1;
+    public ulong StateRead { get; init; } = 100;
+    public ulong StateWritePerByte { get; init; } = 10;
+    public ulong Event { get; init; } = 50;
+
+    /// <summary>The gas a transaction gets when its body says 0.</summary>
+    public ulong DefaultLimit { get; init; } = 1_000_000;
+
+    public ulong MaximumLimit { get; init; } = 50_000_000;
+}
+
+/// <summary>One method call as a contract sees it: caller, arguments, its own state namespace, events, gas.</summary>
+public sealed class ContractCall
+{
+    private readonly StateOverlay _state;
+    private readonly GasSchedule _gas;
+    private readonly List<Event> _events;
+
+    internal ContractCall(ISystemContract contract, string method, ReadOnlyMemory<byte> arguments, AccountRecord caller, BlockContext block,
+        StateOverlay state, GasMeter meter, GasSchedule gas, List<Event> events, Hash32 transactionId)
+    {
+        Contract = contract;
+        Method = method;
+        Arguments = arguments;
+        Caller = caller;
+        Block = block;
+        _state = state;
+        Meter = meter;
+        _gas = gas;
+        _events = events;
+        TransactionId = transactionId;
+        CallerId = new AccountId(caller.AccountId.Span);
+    }
+
+    public ISystemContract Contract { get; }
+
+    public string Method { get; }
+
+    public ReadOnlyMemory<byte> Arguments { get; }
+
+    /// <summary>The sending account as the registry knows it (its type and organisation included).</summary>
+    public AccountRecord Caller { get; }
+
+    public AccountId CallerId { get; }
+
+    public BlockContext Block { get; }
+
+    public GasMeter Meter { get; }
+
+    public Hash32 TransactionId { get; }
+
+    /// <summary>Reads a key of this contract's namespace.</summary>
+    public byte[]? Get(byte[] namespacedKey)
+    {
+        Meter.Charge(_gas.StateRead);
+        return _state.TryGet(namespacedKey, out var value) ? value : null;
+    }
+
+    public void Put(byte[] namespacedKey, byte[] value)
+    {
+        Meter.Charge(_gas.StateWritePerByte * (ulong)(namespacedKey.Length + value.Length));
+        _state.Put(namespacedKey, value);
+    }
+
+    public void Delete(byte[] namespacedKey)
+    {
+        Meter.Charge(_gas.StateWritePerByte * (ulong)namespacedKey.Length);
+        _state.Delete(namespacedKey);
+    }
+
+    /// <summary>A key in this contract's namespace.</summary>
+    public byte[] Key(string key) => StateKeys.For(Contract.Name, key);
+
+    public byte[] Key(string prefix, AccountId account) => StateKeys.For(Contract.Name, prefix, account);
+
+    public void Emit(string name, IMessage data)
+    {
+        Meter.Charge(_gas.Event);
+        _events.Add(new Event { Contract = Contract.Name, Name = name, Data = data.ToByteString() });
+    }
+
+    /// <summary>Parses the arguments as <typeparamref name="T"/>; anything that does not parse is InvalidArguments.</summary>
+    public T ParseArguments<T>(MessageParser<T> parser) where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(Arguments.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new ContractFailure(ErrorCode.InvalidArguments, $"{Contract.Name}.{Method}: arguments do not decode ({e.Message})");
+        }
+    }
+
+    public static AccountId ParseAccount(ByteString bytes, string what) =>
+        AccountId.TryCreate(bytes.Span, out var id) ? id : throw new ContractFailure(ErrorCode.InvalidArguments, $"{what} is not a {AccountId.SizeBytes}-byte account id");
+}
