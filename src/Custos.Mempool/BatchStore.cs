@@ -1,0 +1,236 @@
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Custos.Mempool.Wire;
+using Google.Protobuf;
+
+namespace Custos.Mempool;
+
+/// <summary>A batch with its digest and decoded transactions.</summary>
+public sealed record StoredBatch(Hash32 Digest, byte[] Encoded, TransactionBatch Batch, IReadOnlyList<Transaction> Transactions, IReadOnlyList<Hash32> Ids);
+
+/// <summary>Bounds on batches.</summary>
+public sealed record BatchLimits
+{
+    public int TransactionsPerBatchMax { get; init; } = 2_000;
+
+    public int BatchBytesMax { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Batches kept that no committed block has included yet (own and received).</summary>
+    public int UncommittedBatchesMax { get; init; } = 10_000;
+
+    /// <summary>Batches one proposal may reference.</summary>
+    public int BatchesPerProposalMax { get; init; } = 32;
+}
+
+/// <summary>
+/// Transaction batches known to this validator, by digest: the ones it formed from its own pool and the ones peers
+/// sent (Narwhal / Quorum Store idea: data is disseminated before it is ordered, and a proposal names batch digests).
+/// A validator only votes for a proposal whose batches it holds, so a committed block's data is held by a quorum.
+/// Thread-safe.
+/// </summary>
+public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? limits = null)
+{
+    private readonly BatchLimits _limits = limits ?? new BatchLimits();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Hash32, StoredBatch> _batches = [];
+    private readonly SortedDictionary<long, Hash32> _proposable = [];
+    private readonly Dictionary<Hash32, long> _arrival = [];
+    private long _sequence;
+    private ulong _ownSequence;
+
+    public BatchLimits Limits => _limits;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate) return _batches.Count;
+        }
+    }
+
+    public Hash32 Digest(ReadOnlySpan<byte> encoded) => suite.HashObject(ObjectType.TransactionBatch, encoded);
+
+    /// <summary>Forms a batch of this validator's own transactions; the caller broadcasts <see cref="StoredBatch.Encoded"/>.</summary>
+    public StoredBatch Form(uint author, IReadOnlyList<Transaction> transactions)
+    {
+        var batch = new TransactionBatch { ChainId = chainId, Author = author };
+        lock (_gate) batch.Sequence = ++_ownSequence;
+        batch.Transactions.AddRange(transactions.Select(t => ByteString.CopyFrom(t.Envelope.Span)));
+        var encoded = batch.ToByteArray();
+        var stored = new StoredBatch(Digest(encoded), encoded, batch, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
+        Add(stored);
+        return stored;
+    }
+
+    /// <summary>
+    /// Accepts a batch a peer sent. Structure is checked here (bounds, chain, every transaction decodes); signatures are
+    /// checked by the caller through admission, since the transactions must be valid to be worth ordering.
+    /// </summary>
+    public bool TryAccept(ReadOnlySpan<byte> encoded, out StoredBatch stored, out CustosError error)
+    {
+        stored = null!;
+        if (encoded.Length > _limits.BatchBytesMax)
+        {
+            error = new CustosError(ErrorCode.TooLarge, $"batch is {encoded.Length} bytes, at most {_limits.BatchBytesMax}");
+            return false;
+        }
+
+        TransactionBatch batch;
+        try
+        {
+            batch = TransactionBatch.Parser.ParseFrom(encoded);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            error = new CustosError(ErrorCode.Malformed, $"batch is not valid protobuf: {e.Message}");
+            return false;
+        }
+
+        if (batch.ChainId != chainId)
+        {
+            error = new CustosError(ErrorCode.ChainIdMismatch, $"batch is for chain '{batch.ChainId}'");
+            return false;
+        }
+
+        if (batch.Transactions.Count == 0 || batch.Transactions.Count > _limits.TransactionsPerBatchMax)
+        {
+            error = new CustosError(ErrorCode.InvalidField, $"batch holds {batch.Transactions.Count} transactions, 1 to {_limits.TransactionsPerBatchMax} allowed");
+            return false;
+        }
+
+        var transactions = new Transaction[batch.Transactions.Count];
+        for (var i = 0; i < transactions.Length; i++)
+        {
+            if (!Decoders.TryDecodeTransaction(batch.Transactions[i].Span, out transactions[i], out var inner))
+            {
+                error = inner with { Message = $"batch transaction {i}: {inner.Message}" };
+                return false;
+            }
+        }
+
+        var bytes = encoded.ToArray();
+        stored = new StoredBatch(Digest(bytes), bytes, batch, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
+        Add(stored);
+        error = null!;
+        return true;
+    }
+
+    private void Add(StoredBatch stored)
+    {
+        lock (_gate)
+        {
+            if (_batches.ContainsKey(stored.Digest)) return;
+            if (_batches.Count >= _limits.UncommittedBatchesMax && _proposable.Count > 0)
+            {
+                // Drop the oldest: if it is ever proposed, it can be fetched again.
+                var oldest = _proposable.First();
+                _proposable.Remove(oldest.Key);
+                _arrival.Remove(oldest.Value);
+                _batches.Remove(oldest.Value);
+            }
+
+            _batches[stored.Digest] = stored;
+            var arrival = ++_sequence;
+            _arrival[stored.Digest] = arrival;
+            _proposable[arrival] = stored.Digest;
+        }
+    }
+
+    public bool TryGet(Hash32 digest, out StoredBatch batch)
+    {
+        lock (_gate) return _batches.TryGetValue(digest, out batch!);
+    }
+
+    /// <summary>The digests of <paramref name="digests"/> this validator does not hold.</summary>
+    public IReadOnlyList<Hash32> Missing(IEnumerable<Hash32> digests)
+    {
+        lock (_gate) return digests.Where(d => !_batches.ContainsKey(d)).ToList();
+    }
+
+    /// <summary>
+    /// Batches for a proposal, oldest first, excluding those already referenced by blocks not yet committed
+    /// (<paramref name="inFlight"/>), within the per-proposal and per-block transaction bounds.
+    /// </summary>
+    public IReadOnlyList<StoredBatch> SelectForProposal(IReadOnlySet<Hash32> inFlight, int transactionsMax)
+    {
+        lock (_gate)
+        {
+            var chosen = new List<StoredBatch>();
+            var count = 0;
+            foreach (var digest in _proposable.Values)
+            {
+                if (chosen.Count >= _limits.BatchesPerProposalMax) break;
+                if (inFlight.Contains(digest)) continue;
+                var batch = _batches[digest];
+                if (count > 0 && count + batch.Transactions.Count > transactionsMax) break;
+                chosen.Add(batch);
+                count += batch.Transactions.Count;
+            }
+
+            return chosen;
+        }
+    }
+
+    /// <summary>Forgets batches a committed block included.</summary>
+    public void OnCommitted(IEnumerable<Hash32> digests)
+    {
+        lock (_gate)
+        {
+            foreach (var digest in digests)
+            {
+                if (_arrival.Remove(digest, out var arrival)) _proposable.Remove(arrival);
+                _batches.Remove(digest);
+            }
+        }
+    }
+
+    /// <summary>Encodes the payload a proposal carries: the digests in order.</summary>
+    public static byte[] EncodeReferences(IEnumerable<Hash32> digests)
+    {
+        var references = new BatchReferences();
+        references.Digests.AddRange(digests.Select(d => d.ToByteString()));
+        return references.ToByteArray();
+    }
+
+    public bool TryDecodeReferences(ReadOnlySpan<byte> payload, out IReadOnlyList<Hash32> digests, out CustosError error)
+    {
+        digests = [];
+        try
+        {
+            var references = BatchReferences.Parser.ParseFrom(payload);
+            if (references.Digests.Count > _limits.BatchesPerProposalMax)
+            {
+                error = new CustosError(ErrorCode.TooLarge, $"payload names {references.Digests.Count} batches, at most {_limits.BatchesPerProposalMax}");
+                return false;
+            }
+
+            var list = new List<Hash32>(references.Digests.Count);
+            foreach (var digest in references.Digests)
+            {
+                if (!Hash32.TryCreate(digest.Span, out var hash))
+                {
+                    error = new CustosError(ErrorCode.InvalidLength, "a batch digest is 32 bytes");
+                    return false;
+                }
+
+                list.Add(hash);
+            }
+
+            if (list.Distinct().Count() != list.Count)
+            {
+                error = new CustosError(ErrorCode.InvalidField, "payload names a batch twice");
+                return false;
+            }
+
+            digests = list;
+            error = null!;
+            return true;
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            error = new CustosError(ErrorCode.Malformed, $"payload is not valid protobuf: {e.Message}");
+            return false;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Custos.Execution;
+using Custos.Execution.Wire;
+
+namespace Custos.Mempool;
+
+/// <summary>Bounds of the pool: what a flood of clients can make a node hold.</summary>
+public sealed record MempoolLimits
+{
+    public int TransactionsMax { get; init; } = 100_000;
+
+    public long BytesMax { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Pending transactions one sender may have (a single client cannot fill the pool).</summary>
+    public int PerSenderMax { get; init; } = 10_000;
+
+    /// <summary>Same window execution enforces: expiry at most this far ahead of the current height.</summary>
+    public ulong ExpiryWindowBlocksMax { get; init; } = 10_000;
+}
+
+/// <summary>The result of offering one transaction: admitted (with its id) or refused with a typed error.</summary>
+public readonly record struct Admission(Hash32 Id, CustosError? Error)
+{
+    public bool Admitted => Error is null;
+}
+
+/// <summary>What admission checks a transaction against: the committed state at the latest height.</summary>
+public sealed record AdmissionContext(ulong Height, IStateReader State);
+
+/// <summary>
+/// Pending transactions, admitted after every check that can be made before ordering: decoding and size, chain and
+/// suite, expiry window, signature (verified in parallel across cores, the result cached by id so that block
+/// validation and execution do not verify again), sender registered with that key and active, not seen before
+/// (committed or pending); bounded in count, bytes and per sender, so that a full pool pushes back on clients
+/// (MEMPOOL_FULL) instead of growing. Thread-safe.
+/// </summary>
+public sealed class TransactionPool
+{
+    private readonly ICryptoSuite _suite;
+    private readonly string _chainId;
+    private readonly MempoolLimits _limits;
+    private readonly ISignatureCheck _signatures;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Hash32, Entry> _byId = [];
+    private readonly SortedDictionary<long, Entry> _unbatched = [];
+    private readonly Dictionary<AccountId, int> _perSender = [];
+    private long _sequence;
+    private long _bytes;
+
+    public TransactionPool(ICryptoSuite suite, string chainId, ISignatureCheck signatures, MempoolLimits? limits = null)
+    {
+        _suite = suite;
+        _chainId = chainId;
+        _signatures = signatures;
+        _limits = limits ?? new MempoolLimits();
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate) return _byId.Count;
+        }
+    }
+
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate) return _bytes;
+        }
+    }
+
+    public int UnbatchedCount
+    {
+        get
+        {
+            lock (_gate) return _unbatched.Count;
+        }
+    }
+
+    /// <summary>Offers encoded transactions; signatures are verified in parallel before the pool's lock is taken.</summary>
+    public IReadOnlyList<Admission> Admit(IReadOnlyList<ReadOnlyMemory<byte>> envelopes, AdmissionContext context)
+    {
+        var decoded = new (Transaction? Transaction, Hash32 Id, CustosError? Error)[envelopes.Count];
+        Parallel.For(0, envelopes.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            decoded[i] = Check(envelopes[i].Span, context);
+        });
+
+        var results = new Admission[decoded.Length];
+        lock (_gate)
+        {
+            for (var i = 0; i < decoded.Length; i++)
+            {
+                var (transaction, id, error) = decoded[i];
+                results[i] = error is not null ? new Admission(id, error) : new Admission(id, Insert(transaction!, id));
+            }
+        }
+
+        return results;
+    }
+
+    public Admission Admit(ReadOnlyMemory<byte> envelope, AdmissionContext context) => Admit([envelope], context)[0];
+
+    private (Transaction?, Hash32, CustosError?) Check(ReadOnlySpan<byte> envelope, AdmissionContext context)
+    {
+        if (!Decoders.TryDecodeTransaction(envelope, out var transaction, out var error)) return (null, default, error);
+        var id = transaction.ComputeId(_suite);
+        var body = transaction.Body;
+        CustosError? refusal = body.ChainId != _chainId ? new(ErrorCode.ChainIdMismatch, $"transaction is for chain '{body.ChainId}', this is '{_chainId}'")
+            : body.Suite != _suite.Id ? new(ErrorCode.SuiteMismatch, $"transaction is signed with suite {body.Suite}; this chain uses {_suite.Name}")
+            : body.ExpiryHeight <= context.Height ? new(ErrorCode.TransactionExpired, $"transaction expired at height {body.ExpiryHeight}")
+            : body.ExpiryHeight > context.Height + _limits.ExpiryWindowBlocksMax
+                ? new(ErrorCode.InvalidField, $"expiry {body.ExpiryHeight} is more than {_limits.ExpiryWindowBlocksMax} blocks ahead")
+            : context.State.TryGet(BlockExecutor.SeenKey(id), out _) ? new(ErrorCode.DuplicateTransaction, "transaction was already executed")
+            : CheckSender(transaction, context.State)
+            ?? (!_signatures.IsValid(transaction, id) ? new(ErrorCode.SignatureInvalid, "signature does not verify") : null);
+        return (refusal is null ? transaction : null, id, refusal);
+    }
+
+    private static CustosError? CheckSender(Transaction transaction, IStateReader state)
+    {
+        var account = AccountRegistry.Load(state, transaction.Sender);
+        if (account is null) return new CustosError(ErrorCode.SenderUnknown, $"account {transaction.Sender} is not registered");
+        if (!account.PublicKey.Span.SequenceEqual(transaction.PublicKey.Span))
+        {
+            return new CustosError(ErrorCode.SignatureInvalid, "the signing key is not the key registered for the sender");
+        }
+
+        return account.Status switch
+        {
+            AccountStatus.Active => null,
+            AccountStatus.Frozen => new CustosError(ErrorCode.AccountFrozen, $"account {transaction.Sender} is frozen"),
+            _ => new CustosError(ErrorCode.PermissionDenied, $"account {transaction.Sender} is not active"),
+        };
+    }
+
+    private CustosError? Insert(Transaction transaction, Hash32 id)
+    {
+        if (_byId.ContainsKey(id)) return new CustosError(ErrorCode.DuplicateTransaction, "transaction is already pending");
+        var size = transaction.Envelope.Length;
+        if (_byId.Count >= _limits.TransactionsMax || _bytes + size > _limits.BytesMax)
+        {
+            return new CustosError(ErrorCode.MempoolFull, "the pool is full; retry later");
+        }
+
+        _perSender.TryGetValue(transaction.Sender, out var pending);
+        if (pending >= _limits.PerSenderMax)
+        {
+            return new CustosError(ErrorCode.SenderLimitExceeded, $"sender has {pending} pending transactions, at most {_limits.PerSenderMax}");
+        }
+
+        var entry = new Entry(transaction, id, ++_sequence);
+        _byId[id] = entry;
+        _unbatched[entry.Sequence] = entry;
+        _perSender[transaction.Sender] = pending + 1;
+        _bytes += size;
+        return null;
+    }
+
+    /// <summary>Takes the oldest transactions not yet in a batch, up to the bounds, in arrival order.</summary>
+    public IReadOnlyList<Transaction> TakeUnbatched(int countMax, int bytesMax)
+    {
+        lock (_gate)
+        {
+            var taken = new List<Entry>();
+            var bytes = 0;
+            foreach (var entry in _unbatched.Values)
+            {
+                if (taken.Count >= countMax || (taken.Count > 0 && bytes + entry.Transaction.Envelope.Length > bytesMax)) break;
+                taken.Add(entry);
+                bytes += entry.Transaction.Envelope.Length;
+            }
+
+            foreach (var entry in taken) _unbatched.Remove(entry.Sequence);
+            return taken.Select(e => e.Transaction).ToList();
+        }
+    }
+
+    /// <summary>Puts transactions back to be batched again (their batch was never included and was dropped).</summary>
+    public void ReturnUnbatched(IEnumerable<Hash32> ids)
+    {
+        lock (_gate)
+        {
+            foreach (var id in ids)
+            {
+                if (_byId.TryGetValue(id, out var entry)) _unbatched[entry.Sequence] = entry;
+            }
+        }
+    }
+
+    public bool Contains(Hash32 id)
+    {
+        lock (_gate) return _byId.ContainsKey(id);
+    }
+
+    /// <summary>Forgets committed transactions and those that can no longer be included after <paramref name="height"/>.</summary>
+    public void OnCommitted(IEnumerable<Hash32> committed, ulong height)
+    {
+        lock (_gate)
+        {
+            foreach (var id in committed) Remove(id);
+            foreach (var expired in _byId.Values.Where(e => e.Transaction.Body.ExpiryHeight <= height).Select(e => e.Id).ToList()) Remove(expired);
+        }
+    }
+
+    private void Remove(Hash32 id)
+    {
+        if (!_byId.Remove(id, out var entry)) return;
+        _unbatched.Remove(entry.Sequence);
+        _bytes -= entry.Transaction.Envelope.Length;
+        if (--_perSender[entry.Transaction.Sender] == 0) _perSender.Remove(entry.Transaction.Sender);
+    }
+
+    private sealed record Entry(Transaction Transaction, Hash32 Id, long Sequence);
+}

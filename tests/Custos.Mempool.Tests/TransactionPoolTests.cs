@@ -1,0 +1,127 @@
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Execution;
+using Custos.Execution.Wire;
+using Google.Protobuf;
+
+namespace Custos.Mempool.Tests;
+
+public sealed class TransactionPoolTests
+{
+    [Fact]
+    public void Valid_transactions_are_admitted_in_parallel_and_taken_in_arrival_order()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool();
+        var envelopes = Enumerable.Range(0, 30).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(i % 3, (ulong)i)).ToList();
+
+        var admissions = pool.Admit(envelopes, chain.At(1));
+        var taken = pool.TakeUnbatched(countMax: 10, bytesMax: int.MaxValue);
+
+        Assert.All(admissions, a => Assert.True(a.Admitted, a.Error?.ToString()));
+        Assert.Equal(30, pool.Count);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (ulong)i), taken.Select(t => t.Nonce));
+        Assert.Equal(20, pool.UnbatchedCount);
+    }
+
+    [Fact]
+    public void Each_kind_of_bad_transaction_is_refused_with_its_typed_error()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool();
+        var forged = chain.Transfer(0, 1);
+        forged[^3] ^= 0x01; // inside the signature
+        var cases = new (byte[] Envelope, ErrorCode Expected)[]
+        {
+            ([1, 2, 3], ErrorCode.Malformed),
+            (chain.Transfer(0, 2, chainId: "other-chain"), ErrorCode.ChainIdMismatch),
+            (chain.Transfer(0, 3, expiry: 1), ErrorCode.TransactionExpired),
+            (chain.Transfer(0, 4, expiry: 1_000_000), ErrorCode.InvalidField),
+            (chain.Transfer(0, 5, sender: new AccountId(9, 9)), ErrorCode.SenderUnknown),
+            (chain.Transfer(0, 6, key: chain.Keys[1]), ErrorCode.SignatureInvalid),
+            (forged, ErrorCode.SignatureInvalid),
+        };
+
+        var admissions = pool.Admit(cases.Select(c => (ReadOnlyMemory<byte>)c.Envelope).ToList(), chain.At(1));
+
+        Assert.Equal(cases.Select(c => c.Expected), admissions.Select(a => a.Error!.Code));
+        Assert.Equal(0, pool.Count);
+    }
+
+    [Fact]
+    public void Transaction_already_pending_or_already_executed_is_a_duplicate()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool();
+        var envelope = chain.Transfer(0, 1);
+        var executed = chain.Transfer(1, 1);
+        var seen = new StateOverlay(chain);
+        seen.Put(BlockExecutor.SeenKey(chain.Decode(executed).ComputeId(chain.Suite)), new byte[8]);
+        seen.CommitTransaction();
+        chain.Apply(seen.BlockWrites);
+
+        Assert.True(pool.Admit(envelope, chain.At(1)).Admitted);
+        Assert.Equal(ErrorCode.DuplicateTransaction, pool.Admit(envelope, chain.At(1)).Error!.Code);
+        Assert.Equal(ErrorCode.DuplicateTransaction, pool.Admit(executed, chain.At(1)).Error!.Code);
+    }
+
+    [Fact]
+    public void Frozen_sender_is_refused_at_admission()
+    {
+        var chain = new Chain();
+        var record = AccountRegistry.Load(chain, chain.Accounts[0])!;
+        record.Status = AccountStatus.Frozen;
+        var freeze = new StateOverlay(chain);
+        freeze.Put(AccountRegistry.RecordKey(chain.Accounts[0]), record.ToByteArray());
+        freeze.CommitTransaction();
+        chain.Apply(freeze.BlockWrites);
+
+        Assert.Equal(ErrorCode.AccountFrozen, chain.Pool().Admit(chain.Transfer(0, 1), chain.At(1)).Error!.Code);
+    }
+
+    [Fact]
+    public void Full_pool_pushes_back_and_one_sender_cannot_fill_it()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool(new MempoolLimits { TransactionsMax = 5, PerSenderMax = 3 });
+
+        var fromOne = pool.Admit(Enumerable.Range(0, 4).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(0, (ulong)i)).ToList(), chain.At(1));
+        var fromOthers = pool.Admit(Enumerable.Range(0, 4).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(1 + i % 2, (ulong)i)).ToList(), chain.At(1));
+
+        Assert.Equal([null, null, null, ErrorCode.SenderLimitExceeded], fromOne.Select(a => a.Error?.Code));
+        Assert.Equal([null, null, ErrorCode.MempoolFull, ErrorCode.MempoolFull], fromOthers.Select(a => a.Error?.Code));
+        Assert.Equal(5, pool.Count);
+    }
+
+    [Fact]
+    public void Committed_and_expired_transactions_leave_the_pool()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool();
+        var committed = chain.Transfer(0, 1);
+        var expiring = chain.Transfer(1, 1, expiry: 5);
+        var staying = chain.Transfer(2, 1, expiry: 50);
+        pool.Admit([committed, expiring, staying], chain.At(1));
+
+        pool.OnCommitted([chain.Decode(committed).ComputeId(chain.Suite)], height: 5);
+
+        Assert.Equal(1, pool.Count);
+        Assert.True(pool.Contains(chain.Decode(staying).ComputeId(chain.Suite)));
+        Assert.True(pool.Admit(chain.Transfer(0, 2), chain.At(5)).Admitted);
+    }
+
+    [Fact]
+    public void Taking_respects_the_byte_bound_but_always_makes_progress()
+    {
+        var chain = new Chain();
+        var pool = chain.Pool();
+        pool.Admit(Enumerable.Range(0, 5).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(0, (ulong)i)).ToList(), chain.At(1));
+
+        var one = pool.TakeUnbatched(countMax: 100, bytesMax: 1);
+        var rest = pool.TakeUnbatched(countMax: 100, bytesMax: int.MaxValue);
+
+        Assert.Single(one);
+        Assert.Equal(4, rest.Count);
+        Assert.Empty(pool.TakeUnbatched(100, int.MaxValue));
+    }
+}
