@@ -41,6 +41,24 @@ public sealed class InitCommandTests : IDisposable
         Assert.Equal(4, genesis.Validators.Count);
         Assert.Equal(NodeKind.Supervisor, Assert.Single(genesis.Observers).Kind);
         Assert.Equal(["org1", "org2", "org3", "org1"], genesis.Validators.Select(v => v.Organisation));
+        Assert.Equal(11, genesis.Accounts.Count);
+        Assert.Equal("admin@org1", Assert.Single(genesis.Accounts, a => a.Kind == AccountKind.SpecialPrivilege).Label);
+        Assert.Equal(3, genesis.Accounts.Count(a => a.Balance > 0));
+        Assert.Equal(genesis.Accounts.Count, genesis.Accounts.Select(a => a.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Genesis_accounts_are_bound_to_the_users_keys_and_not_derived_from_them()
+    {
+        var (exit, _, error) = await Run("init", "--out", Network, "--orgs", "1", "--kdf-iterations", "100000");
+        Assert.True(exit == 0, error);
+        var genesis = GenesisDocument.Load(Path.Combine(Network, "genesis.json"));
+        var client = Assert.Single(genesis.Accounts, a => a.Label == "client1@org1");
+        var certificate = ConsortiumCertificate.FromPem(File.ReadAllText(Path.Combine(Network, "orgs", "org1", "users", "client1", "client1.pem")), CryptoSuites.Gm);
+
+        Assert.Equal(certificate.PublicKey.ToHex(), client.PublicKey);
+        Assert.DoesNotContain(client.Id, client.PublicKey);
+        Assert.DoesNotContain(client.Id, Core.HashFunctionExtensions.Hash(CryptoSuites.Gm, certificate.PublicKey.Encoded).ToString());
     }
 
     [Fact]

@@ -40,6 +40,9 @@ public sealed record InitOptions
     public X509SignerIdentity X509SignerIdentity { get; init; } = X509SignerIdentity.Empty;
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Opening token balance of each organisation's client account.</summary>
+    public ulong ClientBalance { get; init; } = 1_000_000_000;
 }
 
 public sealed record InitResult(string GenesisPath, GenesisDocument Genesis, Hash32 GenesisHash, IReadOnlyList<string> NodeConfigurations, int KeysWritten);
@@ -64,6 +67,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
         var genesisTime = DateTimeOffset.FromUnixTimeSeconds(options.Clock.GetUtcNow().ToUnixTimeSeconds());
 
         var organisations = new List<(GenesisOrganisation Entry, CertificateAuthority Authority, OrganisationSecret Secret)>();
+        var accounts = new List<GenesisAccountEntry>();
         // Key files are sealed at the end, in parallel: the passphrase KDF is deliberately slow.
         var pendingKeys = new List<(string Path, SoftwareKey Key, OrganisationSecret Secret)>();
         for (var i = 1; i <= options.Organisations + (options.IncludeRegulator ? 1 : 0); i++)
@@ -91,6 +95,22 @@ public sealed class ConsortiumInitializer(TextWriter log)
                 var key = suite.GenerateKey();
                 var certificate = authority.Issue(new CertificateRequest($"{user}@{id}", role, key.PublicKey) { Lifetime = UserCertificateLifetime });
                 pendingKeys.Add((Path.Combine(userDirectory, $"{user}.key"), key, secret));
+                // The first member organisation is the issuer: its administrator holds the special privilege.
+                var kind = role switch
+                {
+                    CertificateRole.Admin when i == 1 && !isRegulator => AccountKind.SpecialPrivilege,
+                    CertificateRole.Admin or CertificateRole.Registrar or CertificateRole.Regulator => AccountKind.Administrator,
+                    _ => AccountKind.Ordinary,
+                };
+                accounts.Add(new GenesisAccountEntry
+                {
+                    Id = new AccountId(RandomNumberGenerator.GetBytes(AccountId.SizeBytes)).ToString(),
+                    Label = $"{user}@{id}",
+                    Organisation = id,
+                    Kind = kind,
+                    PublicKey = key.PublicKey.ToHex(),
+                    Balance = role == CertificateRole.Client ? options.ClientBalance : 0,
+                });
                 File.WriteAllText(Path.Combine(userDirectory, $"{user}.pem"), certificate.ToPem());
             }
 
@@ -144,6 +164,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
             Organisations = organisations.Select(o => o.Entry).ToList(),
             Validators = nodes.Where(n => n.Entry.Kind == NodeKind.Validator).Select(n => n.Entry).ToList(),
             Observers = nodes.Where(n => n.Entry.Kind != NodeKind.Validator).Select(n => n.Entry).ToList(),
+            Accounts = accounts,
             Parameters = new ChainParameters(),
         };
         var genesisBytes = genesis.Encode();

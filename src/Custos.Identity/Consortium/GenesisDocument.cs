@@ -31,6 +31,9 @@ public sealed record GenesisDocument
 
     public IReadOnlyList<GenesisNode> Observers { get; init; } = [];
 
+    /// <summary>Accounts that exist from the first block, with their opening token balances.</summary>
+    public IReadOnlyList<GenesisAccountEntry> Accounts { get; init; } = [];
+
     public required ChainParameters Parameters { get; init; }
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
@@ -76,6 +79,30 @@ public sealed record GenesisDocument
     public CertificateValidator CreateValidator() =>
         new(Suite, Organisations.Select(o => ConsortiumCertificate.FromPem(o.CaCertificate, Suite)));
 
+    private void CheckAccounts(ICryptoSuite suite, Dictionary<string, GenesisOrganisation> organisations)
+    {
+        var ids = new HashSet<AccountId>();
+        ulong supply = 0;
+        foreach (var account in Accounts)
+        {
+            var id = AccountId.Parse(account.Id);
+            if (id.IsEmpty || !ids.Add(id)) throw new CustosException(ErrorCode.InvalidField, $"genesis account id {account.Id} is zero or repeated");
+            if (!organisations.ContainsKey(account.Organisation))
+            {
+                throw new CustosException(ErrorCode.InvalidField, $"account {account.Label} names unknown organisation {account.Organisation}");
+            }
+
+            if (!suite.TryDecodePublicKey(HexText.Decode(account.PublicKey, WireLimits.PublicKeySizeBytes, "public key"), out _, out var error))
+            {
+                throw new CustosException(error.Code, $"account {account.Label}: {error.Message}");
+            }
+
+            supply = supply > ulong.MaxValue - account.Balance
+                ? throw new CustosException(ErrorCode.InvalidField, "genesis balances overflow the supply")
+                : supply + account.Balance;
+        }
+    }
+
     private void Check()
     {
         if (Format != FormatTag) throw new CustosException(ErrorCode.UnsupportedVersion, $"genesis format '{Format}' is not {FormatTag}");
@@ -94,6 +121,7 @@ public sealed record GenesisDocument
         if (nodes.Select(n => n.Name).Distinct().Count() != nodes.Count) throw new CustosException(ErrorCode.InvalidField, "node names repeat");
         var validator = CreateValidator();
         var organisations = Organisations.ToDictionary(o => o.Id);
+        CheckAccounts(suite, organisations);
         foreach (var node in nodes)
         {
             if (!organisations.TryGetValue(node.Organisation, out var organisation))
@@ -109,6 +137,32 @@ public sealed record GenesisDocument
             }
         }
     }
+}
+
+public enum AccountKind
+{
+    Ordinary,
+    Administrator,
+    SpecialPrivilege,
+}
+
+/// <summary>An account of the genesis state: its id (assigned here, unrelated to its key), owner, key and balance.</summary>
+public sealed record GenesisAccountEntry
+{
+    /// <summary>32 hexadecimal digits (16 bytes).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>A name for people and tools (for example "client1@org1"); not used by execution.</summary>
+    public required string Label { get; init; }
+
+    public required string Organisation { get; init; }
+
+    public required AccountKind Kind { get; init; }
+
+    /// <summary>SEC1 uncompressed public key, hexadecimal.</summary>
+    public required string PublicKey { get; init; }
+
+    public ulong Balance { get; init; }
 }
 
 public enum OrganisationKind
