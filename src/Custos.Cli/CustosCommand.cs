@@ -20,6 +20,9 @@ public static class CustosCommand
             InitCommand.Create(output),
             CertificateCommands.Create(output),
             KeyCommands.Create(output),
+            SimulationCommands.Create(output),
+            StorageCommands.Backup(output), StorageCommands.Restore(output), StorageCommands.Storage(output),
+            BenchCommands.Create(output),
         };
         try
         {
