@@ -23,6 +23,9 @@ public static class CustosCommand
             SimulationCommands.Create(output),
             StorageCommands.Backup(output), StorageCommands.Restore(output), StorageCommands.Storage(output),
             BenchCommands.Create(output),
+            AuditCommands.Create(output),
+            DevnetCommand.Create(output),
+            NodeCommands.Node(output), NodeCommands.Status(output), NodeCommands.Transaction(output), NodeCommands.Query(output),
         };
         try
         {

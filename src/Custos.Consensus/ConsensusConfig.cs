@@ -25,12 +25,19 @@ public sealed record ConsensusConfig
     /// <summary>Rounds below the current one for which signed statements are kept to detect equivocation.</summary>
     public int EquivocationWindowRounds { get; init; } = 10_000;
 
+    /// <summary>
+    /// How long a leader with nothing to propose waits after its parent block's time before proposing an empty block
+    /// (0: never waits). A parent holding transactions is always followed at once, since its commit needs children.
+    /// Hosts report <see cref="ProposalDue"/> when payload arrives or the delay passes. Keep it well below the round timeout.
+    /// </summary>
+    public int EmptyBlockDelayMs { get; init; }
+
     internal void Validate()
     {
         var error = Core.Decoders.CheckChainId(ChainId);
         if (error is not null) throw error.ToException();
         if (RoundTimeoutMs <= 0 || RoundTimeoutMsMax < RoundTimeoutMs || RoundTimeoutBackoff < 1.0 || RoundTimeoutBackoff > 10.0
-            || BlockTimestampDriftMsMax < 0 || SyncBlocksMax < 1 || EquivocationWindowRounds < 1)
+            || BlockTimestampDriftMsMax < 0 || EmptyBlockDelayMs < 0 || EmptyBlockDelayMs >= RoundTimeoutMs || SyncBlocksMax < 1 || EquivocationWindowRounds < 1)
         {
             throw new Core.CustosException(Core.Wire.ErrorCode.InvalidField, "consensus configuration out of range");
         }

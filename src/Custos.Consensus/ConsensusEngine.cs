@@ -188,6 +188,9 @@ public sealed class ConsensusEngine
             case BlockExecuted executed:
                 OnBlockExecuted(executed);
                 break;
+            case ProposalDue:
+                TryPropose();
+                break;
         }
 
         return EndCall();
@@ -887,6 +890,13 @@ public sealed class ConsensusEngine
         {
             if (_highestTc is null || _highestTc.Round + 1 != round) return;
             tc = _highestTc;
+        }
+
+        // Nothing to order and nothing waiting on a child to commit: hold the empty block back for a while.
+        if (_config.EmptyBlockDelayMs > 0 && tc is null && parent.Decoded.Transactions.Count == 0
+            && _now < (long)parent.TimestampMs + _config.EmptyBlockDelayMs && !_payloadSource.HasPayload(parent))
+        {
+            return;
         }
 
         if (!_safety.TryPropose(_validators.Epoch, round, out _)) return;

@@ -19,3 +19,9 @@ public sealed record SafetyStatePersisted(long Sequence) : ConsensusEvent;
 /// validator set of the next epoch, whose <see cref="ValidatorSet.Epoch"/> must be the current epoch plus one.
 /// </summary>
 public sealed record BlockExecuted(ulong Height, Hash32 BlockHash, Hash32 StateRoot, ValidatorSet? NextEpoch = null) : ConsensusEvent;
+
+/// <summary>
+/// Payload became available, or an empty-block delay (<see cref="ConsensusConfig.EmptyBlockDelayMs"/>) may have
+/// passed: a leader holding back an empty proposal checks again.
+/// </summary>
+public sealed record ProposalDue : ConsensusEvent;

@@ -13,6 +13,9 @@ public sealed record BlockPayload(IReadOnlyList<Transaction> Transactions, Hash3
 public interface IPayloadSource
 {
     BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs);
+
+    /// <summary>Whether a block on <paramref name="parent"/> would carry anything (consulted only with an empty-block delay).</summary>
+    bool HasPayload(BlockRecord parent) => true;
 }
 
 /// <summary>

@@ -40,6 +40,35 @@ public sealed class WriteSet
     internal void Set(byte[] key, byte[]? value) => _changes[key] = value;
 
     internal bool TryGet(byte[] key, out byte[]? value) => _changes.TryGetValue(key, out value);
+
+    /// <summary>Whether this set changes <paramref name="key"/>; <paramref name="value"/> is null for a deletion.</summary>
+    public bool TryGetChange(byte[] key, out byte[]? value) => _changes.TryGetValue(key, out value);
+}
+
+/// <summary>
+/// State as a block sees it before its ancestors are committed: the write sets of its uncommitted ancestors, newest
+/// first, over committed state. Speculative execution of a proposal reads through it, so a block can be executed
+/// (and its state root known) as soon as it is proposed, two blocks before it commits.
+/// </summary>
+public sealed class ChainedState(IReadOnlyList<WriteSet> newestFirst, IStateReader committed) : IStateReader
+{
+    public bool TryGet(ReadOnlySpan<byte> key, [NotNullWhen(true)] out byte[]? value)
+    {
+        if (newestFirst.Count > 0)
+        {
+            var array = key.ToArray();
+            foreach (var writes in newestFirst)
+            {
+                if (writes.TryGetChange(array, out var changed))
+                {
+                    value = changed;
+                    return changed is not null;
+                }
+            }
+        }
+
+        return committed.TryGet(key, out value);
+    }
 }
 
 /// <summary>

@@ -69,6 +69,17 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     /// </summary>
     public bool TryAccept(ReadOnlySpan<byte> encoded, out StoredBatch stored, out CustosError error)
     {
+        if (!TryDecode(encoded, out stored, out error)) return false;
+        Add(stored);
+        return true;
+    }
+
+    /// <summary>Adds a batch decoded by <see cref="TryDecode"/> once the caller has checked its signatures.</summary>
+    public void Accept(StoredBatch stored) => Add(stored);
+
+    /// <summary>Decodes and checks a peer's batch like <see cref="TryAccept"/>, without keeping it.</summary>
+    public bool TryDecode(ReadOnlySpan<byte> encoded, out StoredBatch stored, out CustosError error)
+    {
         stored = null!;
         if (encoded.Length > _limits.BatchBytesMax)
         {
@@ -111,7 +122,6 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
 
         var bytes = encoded.ToArray();
         stored = new StoredBatch(Digest(bytes), bytes, batch, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
-        Add(stored);
         error = null!;
         return true;
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Custos.Cli.Init;
+using Custos.Node;
 using Custos.Core.Wire;
 using Custos.Crypto;
 using Custos.Crypto.Custody;

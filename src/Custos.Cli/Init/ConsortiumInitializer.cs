@@ -5,6 +5,7 @@ using Custos.Crypto;
 using Custos.Crypto.Custody;
 using Custos.Identity;
 using Custos.Identity.Consortium;
+using Custos.Node;
 
 namespace Custos.Cli.Init;
 
@@ -167,6 +168,11 @@ public sealed class ConsortiumInitializer(TextWriter log)
             Accounts = accounts,
             Parameters = new ChainParameters(),
         };
+        // The first validators certify the genesis block now, while init holds their keys, so that the first
+        // proposal has a parent QC; the QC is part of the genesis file and of its hash.
+        var validatorKeys = nodes.Select((n, i) => (n, i)).Where(p => p.n.Entry.Kind == NodeKind.Validator)
+            .Select(p => (ISigningKey)pendingKeys.First(k => k.Path == p.n.KeyPath).Key).ToList();
+        genesis = genesis with { GenesisQuorumCertificate = ChainSetup.CertifyGenesis(genesis, validatorKeys) };
         var genesisBytes = genesis.Encode();
         // Check what we wrote the way a node will read it: every certificate chains to its organisation's CA.
         GenesisDocument.Decode(genesisBytes);
@@ -186,6 +192,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
                 DataDirectory = "data",
                 P2pListen = node.Entry.P2pAddress,
                 ApiListen = node.Entry.ApiAddress,
+                HttpListen = HttpAddressOf(node.Entry.ApiAddress),
                 Key = "file:" + Path.GetRelativePath(directory, node.KeyPath),
                 KeySecret = node.Secret.FilePath is { } secretPath
                     ? "file:" + Path.GetRelativePath(directory, secretPath)
@@ -209,6 +216,13 @@ public sealed class ConsortiumInitializer(TextWriter log)
         return new InitResult(genesisPath, genesis, genesis.ComputeHash(genesisBytes), configurations, pendingKeys.Count);
     }
 
+    /// <summary>The plain HTTP listener (health, metrics, REST) sits 1000 ports above the client API, on the same host.</summary>
+    private static string HttpAddressOf(string apiAddress)
+    {
+        var separator = apiAddress.LastIndexOf(':');
+        return $"{apiAddress[..separator]}:{int.Parse(apiAddress[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture) + 1000}";
+    }
+
     private static IEnumerable<(string User, CertificateRole Role)> UsersOf(bool regulator) => regulator
         ? [("admin", CertificateRole.Admin), ("regulator", CertificateRole.Regulator)]
         : [("admin", CertificateRole.Admin), ("registrar", CertificateRole.Registrar), ("client1", CertificateRole.Client)];
@@ -222,7 +236,7 @@ public sealed class ConsortiumInitializer(TextWriter log)
         }
 
         if (options.Observers < 0 || options.Observers > 64) throw new CustosException(ErrorCode.InvalidField, "--observers must be between 0 and 64");
-        if (options.BasePort < 1024 || options.BasePort + 1000 + options.Validators + options.Observers > 65535) throw new CustosException(ErrorCode.InvalidField, "--base-port leaves no room for the nodes' ports");
+        if (options.BasePort < 1024 || options.BasePort + 2000 + options.Validators + options.Observers > 65535) throw new CustosException(ErrorCode.InvalidField, "--base-port leaves no room for the nodes' ports");
         if (options.ChainId is not null && Decoders.CheckChainId(options.ChainId) is { } error) throw error.ToException();
         if (options.KdfIterations < EncryptedKeyFile.MinimumIterations) throw new CustosException(ErrorCode.InvalidField, $"--kdf-iterations must be at least {EncryptedKeyFile.MinimumIterations}");
     }

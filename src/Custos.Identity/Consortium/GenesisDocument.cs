@@ -36,6 +36,12 @@ public sealed record GenesisDocument
 
     public required ChainParameters Parameters { get; init; }
 
+    /// <summary>
+    /// Base64 of the QuorumCertificate by which the first validators certify the genesis block, so that the first
+    /// proposal has a parent QC. Written by <c>custos init</c>; part of the genesis hash like everything else here.
+    /// </summary>
+    public string? GenesisQuorumCertificate { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

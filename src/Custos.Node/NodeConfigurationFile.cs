@@ -3,7 +3,7 @@ using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Identity.Consortium;
 
-namespace Custos.Cli.Init;
+namespace Custos.Node;
 
 /// <summary>
 /// One node's configuration as `custos init` writes it and `custos node --config` reads it. Paths are relative to
@@ -29,6 +29,9 @@ public sealed record NodeConfigurationFile
     public required string P2pListen { get; init; }
 
     public required string ApiListen { get; init; }
+
+    /// <summary>Plain HTTP listener for /health, /metrics, the REST API and its OpenAPI document; absent: none.</summary>
+    public string? HttpListen { get; init; }
 
     /// <summary>Key reference: <c>file:PATH</c> to an encrypted key file, or an RFC 7512 <c>pkcs11:</c> URI.</summary>
     public required string Key { get; init; }

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Node;
+
+namespace Custos.Cli.Network;
+
+/// <summary>
+/// The node processes of a local network: each node runs as its own `custos node` process on 127.0.0.1, its
+/// output going to logs/NODE.log. Stopping sends SIGTERM (a clean shutdown that closes the store) and kills only a
+/// node that has not stopped within ten seconds.
+/// </summary>
+internal sealed class DevnetProcesses : IAsyncDisposable
+{
+    private readonly List<NodeProcess> _nodes = [];
+
+    public IReadOnlyList<NodeProcess> Nodes => _nodes;
+
+    public static DevnetProcesses Start(NetworkDirectory network)
+    {
+        var processes = new DevnetProcesses();
+        var logs = Directory.CreateDirectory(Path.Combine(network.Root, "logs")).FullName;
+        foreach (var node in network.Chain.Nodes)
+        {
+            var configPath = network.ConfigPath(node.Name);
+            var config = NodeConfigurationFile.Load(configPath);
+            processes._nodes.Add(NodeProcess.Start(node.Name, configPath, config, Path.Combine(logs, $"{node.Name}.log")));
+        }
+
+        return processes;
+    }
+
+    /// <summary>Waits until every node answers /health with ok; fails early, with its log's tail, if a node exits.</summary>
+    public async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        var pending = _nodes.ToList();
+        while (pending.Count > 0)
+        {
+            foreach (var node in pending.ToList())
+            {
+                node.ThrowIfExited();
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"http://{node.HttpAddress}/health"), cancellationToken);
+                    if (response.IsSuccessStatusCode) pending.Remove(node);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                }
+            }
+
+            if (pending.Count == 0) return;
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new CustosException(ErrorCode.NotFound, $"not healthy within {timeout.TotalSeconds:0} s: {string.Join(", ", pending.Select(n => n.Name))} (see logs/)");
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes) node.Terminate();
+        foreach (var node in _nodes) await node.WaitStoppedAsync(TimeSpan.FromSeconds(10));
+        _nodes.Clear();
+    }
+}
+
+internal sealed class NodeProcess
+{
+    private readonly Process _process;
+    private readonly string _logPath;
+    private readonly StreamWriter _log;
+
+    private NodeProcess(string name, Process process, string logPath, StreamWriter log, string httpAddress, string apiAddress)
+    {
+        Name = name;
+        _process = process;
+        _logPath = logPath;
+        _log = log;
+        HttpAddress = httpAddress;
+        ApiAddress = apiAddress;
+    }
+
+    public string Name { get; }
+
+    public string HttpAddress { get; }
+
+    public string ApiAddress { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public static NodeProcess Start(string name, string configPath, NodeConfigurationFile config, string logPath)
+    {
+        var start = CommandOf(["node", "--config", configPath]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.WriteLine(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.WriteLine(e.Data);
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new NodeProcess(name, process, logPath, log, config.HttpListen ?? throw new CustosException(ErrorCode.InvalidField, $"{configPath} has no httpListen"), config.ApiListen);
+    }
+
+    /// <summary>How to run this same `custos` again with other arguments (through `dotnet custos.dll` or the apphost).</summary>
+    public static ProcessStartInfo CommandOf(IEnumerable<string> arguments)
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(host);
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return start;
+    }
+
+    public void ThrowIfExited()
+    {
+        if (!_process.HasExited) return;
+        throw new CustosException(ErrorCode.NotFound, $"node {Name} exited with code {_process.ExitCode}: {Tail(5)}");
+    }
+
+    public string Tail(int lines)
+    {
+        try
+        {
+            lock (_log) _log.Flush();
+            using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return string.Join(" | ", all.TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+
+    /// <summary>SIGTERM: the node stops cleanly.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited) _ = Kill(_process.Id, 15);
+    }
+
+    /// <summary>SIGKILL, for crash tests.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited) _process.Kill();
+    }
+
+    public async Task WaitStoppedAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        lock (_log) _log.Dispose();
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,200 @@
+using System.Runtime.CompilerServices;
+using Custos.Api;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Execution;
+using Custos.Execution.Wire;
+using Custos.Mempool;
+using Custos.Network;
+using Custos.Storage;
+using Google.Protobuf;
+
+namespace Custos.Node.Api;
+
+/// <summary>
+/// What the client API can ask a node, independent of the transport (gRPC and REST share it). Reads come from
+/// storage, which is safe to read while the consensus thread writes; submissions go through mempool admission.
+/// </summary>
+internal sealed class LedgerQueries(
+    ChainSetup chain,
+    string nodeName,
+    LedgerStore store,
+    TransactionPool pool,
+    CommitFeed feed,
+    Func<(ulong Round, ulong Epoch)> consensus,
+    IPeerNetwork network,
+    Action transactionsArrived,
+    NodeMetrics metrics)
+{
+    private readonly StoredChain _chain = new(store);
+    private readonly IStateReader _committed = new StoreStateReader(store);
+
+    public SubmitResponse Submit(IReadOnlyList<ReadOnlyMemory<byte>> envelopes)
+    {
+        var response = new SubmitResponse();
+        if (envelopes.Count == 0) return response;
+        if (envelopes.Count > 10_000) throw LedgerApiService.Failure(new CustosError(ErrorCode.TooLarge, "at most 10000 transactions per request"));
+        var head = store.Head?.Height ?? 0;
+        var admissions = pool.Admit(envelopes, new AdmissionContext(head + 1, _committed));
+        var admitted = 0;
+        foreach (var admission in admissions)
+        {
+            if (admission.Admitted) admitted++;
+            response.Results.Add(new SubmitResult
+            {
+                TransactionId = admission.Id.ToByteString(),
+                Code = admission.Error?.Code ?? ErrorCode.Ok,
+                Message = admission.Error?.Message ?? "",
+            });
+        }
+
+        metrics.OnSubmitted(admitted, admissions.Count - admitted);
+        if (admitted > 0) transactionsArrived();
+        return response;
+    }
+
+    public Task<bool> WaitForCommitAsync(Hash32 id, TimeSpan timeout, CancellationToken cancellationToken) =>
+        feed.WaitAsync(id, () => store.FindTransaction(id) is not null, timeout, cancellationToken);
+
+    public TransactionStatus Transaction(Hash32 id)
+    {
+        var status = new TransactionStatus { TransactionId = id.ToByteString() };
+        if (store.ReadTransaction(id) is { } found)
+        {
+            status.State = TransactionState.Committed;
+            status.Height = found.Location.Height;
+            status.Envelope = ByteString.CopyFrom(found.Transaction.Envelope.Span);
+            if (store.ReadBlock(found.Location.Height) is { } block) status.BlockHash = block.Hash.ToByteString();
+            if (store.ReadReceipt(found.Location) is { } receipt) status.Receipt = Receipt.Parser.ParseFrom(receipt);
+            return status;
+        }
+
+        status.State = pool.Contains(id) ? TransactionState.Pending : TransactionState.Unknown;
+        return status;
+    }
+
+    public BlockResponse Block(ulong height) =>
+        Describe(store.ReadBlock(height) ?? throw new CustosException(ErrorCode.NotFound, $"no block at height {height}"));
+
+    public BlockResponse Block(Hash32 hash) =>
+        Describe(store.ReadBlock(hash) ?? throw new CustosException(ErrorCode.NotFound, $"no block {hash.ToShortString()}"));
+
+    /// <summary>
+    /// A value with its Merkle proof at a committed version, and the header that carries that version's root with
+    /// the QC certifying it: a light client checks the QC with the validator set, the root in the header, the proof
+    /// against the root. Block h+1's header carries the root of version h, so the default version is the head's
+    /// parent: the newest one whose certified header exists.
+    /// </summary>
+    public StateResponse State(byte[] key, ulong? version)
+    {
+        if (key.Length == 0 || key.Length > 1024) throw new CustosException(ErrorCode.InvalidLength, "a state key is 1 to 1024 bytes");
+        var head = store.Head ?? throw new CustosException(ErrorCode.NotFound, "the node has no blocks yet");
+        if (head.Height == 0) throw new CustosException(ErrorCode.NotFound, "no certified state yet: wait for block 1");
+        var at = version ?? head.Height - 1;
+        if (at >= head.Height) throw new CustosException(ErrorCode.NotFound, $"version {at} has no certified header yet (head is {head.Height})");
+        var proof = store.State.Prove(key, at);
+        var carrier = store.ReadBlock(at + 1) ?? throw new CustosException(ErrorCode.NotFound, $"no block {at + 1}");
+        var (qc, _) = _chain.ReadCertificates(at + 1);
+        var response = new StateResponse
+        {
+            Found = proof.Value is not null,
+            Version = proof.Version,
+            StateRoot = proof.Root.ToByteString(),
+            Proof = ByteString.CopyFrom(proof.Proof),
+            Header = ByteString.CopyFrom(carrier.Block.HeaderBytes.Span),
+        };
+        if (proof.Value is not null) response.Value = ByteString.CopyFrom(proof.Value);
+        if (qc is not null) response.Qc = qc;
+        return response;
+    }
+
+    public async IAsyncEnumerable<CommitNotice> CommitsAsync(ulong fromHeight, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var next = fromHeight;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var head = store.Head;
+            while (head is not null && next <= head.Height)
+            {
+                if (store.ReadBlock(next) is { } block) yield return Notice(block);
+                next++;
+            }
+
+            await feed.AfterHeightAsync((long)next - 1, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public NodeStatus Status()
+    {
+        var head = store.Head;
+        var (round, epoch) = consensus();
+        return new NodeStatus
+        {
+            Node = nodeName,
+            ChainId = chain.ChainId,
+            CryptoSuite = chain.Suite.Name,
+            Height = head?.Height ?? 0,
+            Round = round,
+            Epoch = epoch,
+            StateRoot = (head?.StateRoot ?? Hash32.Zero).ToByteString(),
+            LastBlockHash = (head?.BlockHash ?? Hash32.Zero).ToByteString(),
+            PeersConnected = (uint)network.Peers.Count(p => p.State == PeerState.Connected),
+            MempoolTransactions = (uint)pool.Count,
+            Version = typeof(LedgerQueries).Assembly.GetName().Version?.ToString() ?? "0",
+        };
+    }
+
+    private BlockResponse Describe(StoredBlock block)
+    {
+        var response = new BlockResponse { Block = ByteString.CopyFrom(block.Block.Encoded.Span) };
+        var (qc, _) = _chain.ReadCertificates(block.Height);
+        if (qc is not null) response.Qc = qc;
+        response.Receipts.AddRange(Receipts(block));
+        return response;
+    }
+
+    private CommitNotice Notice(StoredBlock block)
+    {
+        var notice = new CommitNotice
+        {
+            Height = block.Height,
+            BlockHash = block.Hash.ToByteString(),
+            Transactions = (uint)block.Block.Transactions.Count,
+            StateRoot = PostRoot(block),
+            TimestampMs = block.Block.Header.TimestampMs,
+        };
+        notice.Receipts.AddRange(Receipts(block));
+        return notice;
+    }
+
+    /// <summary>The state root after the block (its own header carries the root before it).</summary>
+    private ByteString PostRoot(StoredBlock block)
+    {
+        try
+        {
+            return store.State.RootAt(block.Height).ToByteString();
+        }
+        catch (CustosException)
+        {
+            return ByteString.Empty; // pruned
+        }
+    }
+
+    private IEnumerable<Receipt> Receipts(StoredBlock block)
+    {
+        for (var i = 0; i < block.Block.Transactions.Count; i++)
+        {
+            if (store.ReadReceipt(new TransactionLocation(block.Height, (uint)i)) is { } bytes) yield return Receipt.Parser.ParseFrom(bytes);
+        }
+    }
+}
+
+/// <summary>Committed state at the latest persisted version, as admission and execution read it.</summary>
+internal sealed class StoreStateReader(LedgerStore store) : IStateReader
+{
+    public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
+    {
+        value = store.State.Get(key);
+        return value is not null;
+    }
+}

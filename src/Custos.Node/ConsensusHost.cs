@@ -1,0 +1,293 @@
+using System.Threading.Channels;
+using Custos.Consensus;
+using Custos.Consensus.Wire;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Custos.Execution;
+using Custos.Execution.Wire;
+using Custos.Mempool;
+using Custos.Network;
+using Custos.Network.Wire;
+using Custos.Node.Wire;
+using Custos.Storage;
+using Google.Protobuf;
+
+namespace Custos.Node;
+
+/// <summary>Something for the consensus thread: an engine event, or a note about the batches behind a block.</summary>
+internal abstract record HostInput;
+
+internal sealed record EngineInput(ConsensusEvent Event) : HostInput;
+
+internal sealed record BlockBatchesInput(Hash32 Block, IReadOnlyList<Hash32> Digests, ConsensusEvent Then) : HostInput;
+
+/// <summary>
+/// Runs the consensus engine on one thread and carries out its actions: messages go out through the peer network
+/// (proposals compacted to batch digests), the safety state is synced before anything it covers leaves, committed
+/// blocks are persisted with their speculative execution result, certificates and journal entries in one batch,
+/// and timers are real timers. Everything the engine sees comes through <see cref="Post"/>.
+/// </summary>
+internal sealed class ConsensusHost : IDisposable
+{
+    private readonly ChainSetup _chain;
+    private readonly NodeId _self;
+    private readonly LedgerStore _store;
+    private readonly StoredChain _storedChain;
+    private readonly SpeculativeExecution _execution;
+    private readonly IPeerNetwork _network;
+    private readonly TransactionPool _pool;
+    private readonly BatchStore _batches;
+    private readonly CommitFeed _feed;
+    private readonly NodeMetrics _metrics;
+    private readonly NodeLog _log;
+    private readonly TimeProvider _clock;
+    private readonly ConsensusEngine _engine;
+    private readonly Channel<HostInput> _inbox = Channel.CreateBounded<HostInput>(new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly List<ReadOnlyMemory<byte>> _journal = [];
+    private readonly List<KeyValuePair<string, ReadOnlyMemory<byte>>> _pendingConfiguration = [];
+    private readonly ITimer _roundTimer;
+    private readonly ITimer _proposalTimer;
+    private (ulong Epoch, ulong Round) _timerFor;
+    private Thread? _thread;
+    private volatile string? _haltReason;
+    private ulong _lastRound;
+
+    public ConsensusHost(ChainSetup chain, NodeId self, ISigningKey key, LedgerStore store, SpeculativeExecution execution, IPeerNetwork network,
+        TransactionPool pool, BatchStore batches, CommitFeed feed, NodeMetrics metrics, NodeLog log, TimeProvider clock)
+    {
+        _chain = chain;
+        _self = self;
+        _store = store;
+        _storedChain = new StoredChain(store);
+        _execution = execution;
+        _network = network;
+        _pool = pool;
+        _batches = batches;
+        _feed = feed;
+        _metrics = metrics;
+        _log = log;
+        _clock = clock;
+
+        var head = store.Head ?? throw new CustosException(ErrorCode.StorageCorrupt, "the store has no genesis block");
+        var root = _storedChain.TryGetBlock(head.Height, out var committed)
+            ? committed
+            : throw new CustosException(ErrorCode.StorageCorrupt, $"the head block {head.Height} cannot be read");
+        if (root.Qc is null) throw new CustosException(ErrorCode.StorageCorrupt, $"the head block {head.Height} has no QC on record");
+        var safety = store.SafetyRecord.Load() is { } saved ? SafetyState.Parser.ParseFrom(saved) : null;
+        var config = chain.Consensus with { EmptyBlockDelayMs = Math.Min(200, chain.Consensus.RoundTimeoutMs / 4) };
+        _engine = new ConsensusEngine(config, chain.Suite, key, self, new EngineStart
+        {
+            Validators = chain.Validators,
+            Root = root,
+            Safety = safety,
+            RootExecution = new BlockExecuted(head.Height, head.BlockHash, head.StateRoot),
+        }, execution, execution, _storedChain);
+        _roundTimer = clock.CreateTimer(_ => Post(new EngineInput(new TimerFired(_timerFor.Epoch, _timerFor.Round))), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        var pace = TimeSpan.FromMilliseconds(Math.Max(10, config.EmptyBlockDelayMs / 2));
+        _proposalTimer = clock.CreateTimer(_ => Post(new EngineInput(new ProposalDue())), null, pace, pace);
+    }
+
+    public bool IsValidator => _engine.IsValidator;
+
+    public string? HaltReason => _haltReason;
+
+    public ulong Round => _engine.CurrentRound;
+
+    public ulong Epoch => _engine.Epoch;
+
+    public void Start()
+    {
+        _thread = new Thread(Run) { Name = "custos-consensus", IsBackground = true };
+        _thread.Start();
+    }
+
+    public bool Post(HostInput input) => _inbox.Writer.TryWrite(input);
+
+    public void Stop()
+    {
+        _inbox.Writer.TryComplete();
+        _thread?.Join(TimeSpan.FromSeconds(10));
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _roundTimer.Dispose();
+        _proposalTimer.Dispose();
+    }
+
+    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Run()
+    {
+        try
+        {
+            Carry(_engine.Start(Now));
+            var reader = _inbox.Reader;
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                while (reader.TryRead(out var input))
+                {
+                    if (_haltReason is not null) continue;
+                    switch (input)
+                    {
+                        case EngineInput engine:
+                            if (engine.Event is TimerFired) _metrics.OnViewChange();
+                            Carry(_engine.Handle(engine.Event, Now));
+                            break;
+                        case BlockBatchesInput noted:
+                            _execution.RecordBatches(noted.Block, noted.Digests);
+                            Carry(_engine.Handle(noted.Then, Now));
+                            break;
+                    }
+                }
+
+                FlushJournal();
+            }
+        }
+        catch (Exception e)
+        {
+            // A failure here (storage I/O, a broken invariant) must stop the node rather than let it go on unsafely.
+            _haltReason = $"{e.GetType().Name}: {e.Message}";
+            _log.Error("consensus-stopped", ("reason", _haltReason));
+        }
+    }
+
+    /// <summary>Carries out actions in order; events they cause (persisted, executed) are handled before returning.</summary>
+    private void Carry(IReadOnlyList<ConsensusAction> actions)
+    {
+        var pending = new Queue<IReadOnlyList<ConsensusAction>>();
+        pending.Enqueue(actions);
+        while (pending.TryDequeue(out var batch))
+        {
+            foreach (var action in batch)
+            {
+                switch (action)
+                {
+                    case SendMessage send:
+                        Send(_chain.NameOf(send.To), send.Message);
+                        break;
+                    case BroadcastMessage broadcast:
+                        Broadcast(broadcast.Message);
+                        break;
+                    case PersistSafetyState persist:
+                        _store.SafetyRecord.Save(persist.State);
+                        pending.Enqueue(_engine.Handle(new SafetyStatePersisted(persist.Sequence), Now));
+                        break;
+                    case CommitBlock commit:
+                        pending.Enqueue(_engine.Handle(Commit(commit.Block), Now));
+                        break;
+                    case PersistEpochEnding epochEnding:
+                        _pendingConfiguration.Add(new(StoredChain.EpochEndingEntry(epochEnding.Proof.Epoch), epochEnding.Proof.ToByteArray()));
+                        _pendingConfiguration.Add(new(StoredChain.ValidatorSetEntry(epochEnding.Next.Epoch), epochEnding.Next.ToRecord().ToByteArray()));
+                        break;
+                    case ScheduleTimer timer:
+                        _timerFor = (timer.Epoch, timer.Round);
+                        _roundTimer.Change(TimeSpan.FromMilliseconds(Math.Max(0, timer.AtMs - Now)), Timeout.InfiniteTimeSpan);
+                        break;
+                    case RequestBlocks request:
+                        Send(_chain.NameOf(request.Peer), request.Message);
+                        break;
+                    case EmitEvidence evidence:
+                        _metrics.OnEvidence();
+                        _log.Warn("equivocation", ("culprit", _chain.NameOf(_chain.Validators.NodeOf(evidence.Evidence.Culprit))), ("round", evidence.Evidence.Round));
+                        break;
+                    case JournalAppend journal:
+                        _journal.Add(journal.Payload);
+                        break;
+                    case Halt halt:
+                        _haltReason = halt.Reason;
+                        _log.Error("consensus-halted", ("reason", halt.Reason));
+                        return;
+                }
+            }
+        }
+
+        var round = _engine.CurrentRound;
+        if (round != _lastRound)
+        {
+            _lastRound = round;
+            _metrics.OnRound(round, _engine.Epoch);
+        }
+    }
+
+    private BlockExecuted Commit(CommittedBlock committed)
+    {
+        var block = committed.Block;
+        var executed = _execution.Execute(block);
+        var receipts = executed.Receipts;
+        var events = new List<StoredEvent>();
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            foreach (var e in receipts[i].Events) events.Add(new StoredEvent((uint)i, e.ToByteArray()));
+        }
+
+        var configuration = StoredChain.CertificateEntries(block.Height, committed.Qc, committed.CommitQc).ToList();
+        configuration.AddRange(_pendingConfiguration);
+        var journal = _journal.ToList();
+        _store.Persist(new BlockPersist
+        {
+            Block = block.Decoded,
+            StateDelta = executed.Delta,
+            Receipts = receipts.Select(r => (ReadOnlyMemory<byte>)r.ToByteArray()).ToList(),
+            Events = events,
+            Configuration = configuration,
+            JournalEntries = journal,
+        });
+        _journal.Clear();
+        _pendingConfiguration.Clear();
+
+        var ids = receipts.Select(r => new Hash32(r.TransactionId.Span)).ToList();
+        if (_execution.TryGetBatches(block.Hash, out var digests)) _batches.OnCommitted(digests);
+        _execution.OnCommitted(block);
+        _pool.OnCommitted(ids, block.Height);
+        _feed.Published(block.Height, ids);
+        _metrics.OnCommit(block.Height, ids.Count, Now - (long)block.TimestampMs);
+        return new BlockExecuted(block.Height, block.Hash, executed.PostRoot);
+    }
+
+    private void FlushJournal()
+    {
+        if (_journal.Count == 0) return;
+        _store.Journal.Append(_journal.ToList());
+        _journal.Clear();
+    }
+
+    private void Send(string peer, byte[] message)
+    {
+        var (kind, payload) = Compact(message);
+        _network.TrySend(peer, kind, payload, out _);
+    }
+
+    private void Broadcast(byte[] message)
+    {
+        var (kind, payload) = Compact(message);
+        _network.Broadcast(kind, payload);
+    }
+
+    /// <summary>Our own proposals built from batches go out as digests; everything else as it is.</summary>
+    private (FrameKind Kind, byte[] Payload) Compact(byte[] message)
+    {
+        if (_execution.LastProposal is not { Batches.Count: > 0 } last) return (FrameKind.Consensus, message);
+        if (!ConsensusMessages.TryDecode(message, out var decoded, out _) || decoded.BodyCase != ConsensusMessage.BodyOneofCase.Proposal) return (FrameKind.Consensus, message);
+        var block = Block.Parser.ParseFrom(decoded.Proposal.Block);
+        var header = BlockHeader.Parser.ParseFrom(block.Header);
+        if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _chain.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
+        var expected = last.Batches.Sum(b => b.Transactions.Count);
+        if (block.Transactions.Count != expected) return (FrameKind.Consensus, message);
+        var digests = last.Batches.Select(b => b.Digest).ToList();
+        _execution.RecordBatches(BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span), digests);
+        var stripped = new Block { Header = block.Header };
+        var proposal = decoded.Proposal.Clone();
+        proposal.Block = stripped.ToByteString();
+        var compact = new CompactProposal { Message = ByteString.CopyFrom(ConsensusMessages.Encode(proposal)) };
+        compact.BatchDigests.AddRange(digests.Select(d => d.ToByteString()));
+        return (FrameKind.CompactProposal, compact.ToByteArray());
+    }
+}
+
+internal static class ValidatorSetExtensions
+{
+    public static uint TryIndexOfOrMax(this ValidatorSet set, NodeId node) => set.TryIndexOf(node, out var index) ? index : uint.MaxValue;
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text.Json;
+using Custos.Consensus;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Google.Protobuf;
+using Custos.Crypto.Custody;
+using Custos.Execution;
+using Custos.Identity;
+using Custos.Mempool;
+using Custos.Network;
+using Custos.Network.Grpc;
+using Custos.Network.Hosting;
+using Custos.Network.Tls;
+using Custos.Node.Api;
+using Custos.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Custos.Node;
+
+/// <summary>
+/// A running Custos node: storage opened (or created with the genesis block), the peer network, mempool, batch
+/// relay, consensus host with speculative execution, the client API over mutual TLS, and the plain HTTP listener
+/// for health, metrics and REST. <see cref="StartAsync"/> composes it from a configuration file; disposing stops
+/// it in reverse order, so a stopped node leaves a consistent store behind.
+/// </summary>
+public sealed class LedgerNode : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _stack = [];
+    private ConsensusHost? _host;
+
+    private LedgerNode(string name, ChainSetup chain, NodeMetrics metrics)
+    {
+        Name = name;
+        Chain = chain;
+        Metrics = metrics;
+    }
+
+    public string Name { get; }
+
+    public ChainSetup Chain { get; }
+
+    public NodeMetrics Metrics { get; }
+
+    public IPEndPoint? ApiEndpoint { get; private set; }
+
+    public IPEndPoint? HttpEndpoint { get; private set; }
+
+    public IPEndPoint? P2pEndpoint { get; private set; }
+
+    /// <summary>Set when consensus stopped on a broken invariant or a storage failure; the node serves reads but orders nothing.</summary>
+    public string? HaltReason => _host?.HaltReason;
+
+    public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
+    {
+        var config = NodeConfigurationFile.Load(configPath);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+        string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(directory, path));
+        string ResolveReference(string reference) => reference.StartsWith("file:", StringComparison.Ordinal) ? "file:" + Resolve(reference["file:".Length..]) : reference;
+
+        var chain = ChainSetup.Load(Resolve(config.Genesis));
+        if (chain.GenesisQc is null) throw new CustosException(ErrorCode.InvalidField, "the genesis file has no genesis QC; create it with `custos init`");
+        if (!chain.TryGetNode(config.Node, out var self)) throw new CustosException(ErrorCode.NotFound, $"node '{config.Node}' is not in the genesis file");
+        var suite = chain.Suite;
+        var certificate = ConsortiumCertificate.FromPem(File.ReadAllText(Resolve(config.Certificate)), suite);
+        if (certificate.CommonName != config.Node) throw new CustosException(ErrorCode.InvalidField, $"the certificate is for '{certificate.CommonName}', not '{config.Node}'");
+        var key = KeyCustody.Open(ResolveReference(config.Key), suite, SecretSource.Parse(ResolveReference(config.KeySecret)));
+        if (!key.PublicKey.Equals(certificate.PublicKey)) throw new CustosException(ErrorCode.InvalidField, "the node key does not match its certificate");
+
+        var metrics = new NodeMetrics();
+        var node = new LedgerNode(config.Node, chain, metrics);
+        try
+        {
+            await node.ComposeAsync(config, Resolve(config.DataDirectory), self, key, certificate, log, cancellationToken).ConfigureAwait(false);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Opens the node's store, or creates it with the genesis block, its state and the chain's configuration.</summary>
+    public static LedgerStore OpenOrCreateStore(string dataDirectory, ChainSetup chain)
+    {
+        if (Directory.Exists(dataDirectory) && Directory.EnumerateFileSystemEntries(dataDirectory).Any()) return LedgerStore.Open(dataDirectory, chain.Identity);
+        var store = LedgerStore.Create(dataDirectory, chain.Identity);
+        try
+        {
+            var configuration = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>
+            {
+                new(StoredChain.GenesisEntry, chain.Encoded),
+                new(StoredChain.ValidatorSetEntry(0), chain.Validators.ToRecord().ToByteArray()),
+                new(StoredChain.NodeNamesEntry, JsonSerializer.SerializeToUtf8Bytes(chain.Nodes.Select(n => n.Name).ToArray())),
+            };
+            configuration.AddRange(StoredChain.CertificateEntries(0, chain.GenesisQc, null));
+            store.Persist(new BlockPersist
+            {
+                Block = chain.GenesisBlock.Decoded,
+                StateWrites = chain.GenesisWrites(),
+                Configuration = configuration,
+            });
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    private async Task ComposeAsync(NodeConfigurationFile config, string dataDirectory, NodeId self, ISigningKey key, ConsortiumCertificate certificate,
+        NodeLog log, CancellationToken cancellationToken)
+    {
+        var chain = Chain;
+        var suite = chain.Suite;
+        var clock = TimeProvider.System;
+        _stack.Add(new DisposableAdapter(key));
+
+        var store = OpenOrCreateStore(dataDirectory, chain);
+        _stack.Add(new DisposableAdapter(store));
+        log.Info("store-opened", ("height", store.Head?.Height ?? 0), ("directory", dataDirectory));
+
+        var signatures = new SignatureCheck(suite);
+        var executor = new BlockExecutor(suite, BlockExecutor.StandardContracts, signatures: signatures);
+        var pool = new TransactionPool(suite, chain.ChainId, signatures);
+        var batches = new BatchStore(suite, chain.ChainId);
+        var trust = new TrustStore(chain.Genesis.CreateValidator(), clock);
+        var identity = new TlsIdentity(certificate, key);
+
+        var peers = config.Peers.Select(PeerEndpoint.Parse).ToList();
+        var network = new GrpcPeerNetwork(new GrpcPeerNetworkConfiguration
+        {
+            LocalNode = config.Node,
+            Listen = ParseEndpoint(config.P2pListen),
+            Peers = peers,
+            Identity = identity,
+            Trust = trust,
+        });
+        _stack.Add(network);
+
+        var execution = new SpeculativeExecution(chain, store, executor, signatures, batches);
+        var feed = new CommitFeed();
+        var host = new ConsensusHost(chain, self, key, store, execution, network, pool, batches, feed, Metrics, log, clock);
+        _host = host;
+        _stack.Add(new DisposableAdapter(host));
+        var author = chain.Validators.TryIndexOf(self, out var index) ? index : (uint)self.Value;
+        var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock);
+        _stack.Add(relay);
+
+        var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch), network, relay.TransactionsArrived, Metrics);
+        Metrics.Gauges = () => (pool.Count, network.Peers.Count(p => p.State == PeerState.Connected), network.Peers.Count);
+
+        var api = await SecureListener.StartAsync(new SecureListenerOptions
+        {
+            Endpoint = ParseEndpoint(config.ApiListen),
+            Stack = TlsStack.For(suite, identity),
+            Policy = HandshakePolicy.ForClients(trust),
+            ConfigureServices = services => services.AddSingleton(queries),
+            Configure = app => app.MapGrpcService<LedgerApiService>(),
+        }, cancellationToken).ConfigureAwait(false);
+        _stack.Add(api);
+        ApiEndpoint = api.Endpoint;
+
+        if (config.HttpListen is { } httpListen)
+        {
+            var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, new RequestSignature(trust, clock), cancellationToken).ConfigureAwait(false);
+            _stack.Add(http);
+            HttpEndpoint = http.Endpoint;
+        }
+
+        await network.StartAsync(cancellationToken).ConfigureAwait(false);
+        P2pEndpoint = ParseEndpoint(config.P2pListen);
+        host.Start();
+        relay.Start();
+        log.Info("node-started", ("chain", chain.ChainId), ("suite", suite.Name), ("validator", host.IsValidator),
+            ("p2p", config.P2pListen), ("api", ApiEndpoint?.ToString()), ("http", HttpEndpoint?.ToString()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = _stack.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _stack[i].DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException or IOException)
+            {
+                // Stopping goes on: the store, disposed last, must still be closed.
+            }
+        }
+
+        _stack.Clear();
+    }
+
+    private static IPEndPoint ParseEndpoint(string text) => IPEndPoint.TryParse(text, out var endpoint)
+        ? endpoint
+        : throw new CustosException(ErrorCode.InvalidField, $"'{text}' is not an IP address and port");
+
+    private sealed class DisposableAdapter(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Custos.Node;
+
+/// <summary>
+/// Structured JSON log lines, one object per line: time, level, node, event and named fields. Only what is passed
+/// is written; callers never pass keys, passphrases or private data, and identifiers of accounts are not logged.
+/// Thread-safe.
+/// </summary>
+public sealed class NodeLog(string node, TextWriter output, TimeProvider clock)
+{
+    private readonly Lock _gate = new();
+
+    public static NodeLog Null { get; } = new("-", TextWriter.Null, TimeProvider.System);
+
+    public void Info(string @event, params (string Name, object? Value)[] fields) => Write("info", @event, fields);
+
+    public void Warn(string @event, params (string Name, object? Value)[] fields) => Write("warn", @event, fields);
+
+    public void Error(string @event, params (string Name, object? Value)[] fields) => Write("error", @event, fields);
+
+    private void Write(string level, string @event, (string Name, object? Value)[] fields)
+    {
+        if (ReferenceEquals(output, TextWriter.Null)) return;
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("ts", clock.GetUtcNow().ToString("O"));
+            json.WriteString("level", level);
+            json.WriteString("node", node);
+            json.WriteString("event", @event);
+            foreach (var (name, value) in fields)
+            {
+                switch (value)
+                {
+                    case null:
+                        json.WriteNull(name);
+                        break;
+                    case bool b:
+                        json.WriteBoolean(name, b);
+                        break;
+                    case int or long or ulong or uint or double:
+                        json.WriteNumber(name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+                        break;
+                    default:
+                        json.WriteString(name, value.ToString());
+                        break;
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        var line = Encoding.UTF8.GetString(buffer.ToArray());
+        lock (_gate)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
+    }
+}

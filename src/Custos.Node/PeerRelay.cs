@@ -1,0 +1,267 @@
+using Custos.Consensus;
+using Custos.Consensus.Wire;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Execution;
+using Custos.Mempool;
+using Custos.Network;
+using Custos.Network.Wire;
+using Custos.Node.Wire;
+using Google.Protobuf;
+
+namespace Custos.Node;
+
+/// <summary>
+/// Reads frames from peers and turns them into consensus input: consensus messages pass through; batches are
+/// decoded, their signatures verified in parallel (a batch with a bad signature gets its sender banned), and kept;
+/// compact proposals are rebuilt from the batches they name, fetching missing ones from the sender first. It also
+/// forms this node's own batches from its mempool and shares them. Malformed frames get the peer banned (NET-4).
+/// </summary>
+internal sealed class PeerRelay : IAsyncDisposable
+{
+    private const int ParkedProposalsMax = 64;
+    private static readonly TimeSpan ParkedLifetime = TimeSpan.FromSeconds(10);
+
+    private readonly ChainSetup _chain;
+    private readonly uint _author;
+    private readonly IPeerNetwork _network;
+    private readonly TransactionPool _pool;
+    private readonly BatchStore _batches;
+    private readonly ISignatureCheck _signatures;
+    private readonly ConsensusHost _host;
+    private readonly NodeLog _log;
+    private readonly TimeProvider _clock;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<(string Peer, CompactProposal Proposal, List<Hash32> Digests, DateTimeOffset Since)> _parked = [];
+    private readonly Lock _parkedGate = new();
+    private readonly SemaphoreSlim _batchSignal = new(0);
+    private Task? _receiving;
+    private Task? _forming;
+
+    public PeerRelay(ChainSetup chain, uint author, IPeerNetwork network, TransactionPool pool, BatchStore batches, ISignatureCheck signatures,
+        ConsensusHost host, NodeLog log, TimeProvider clock)
+    {
+        _chain = chain;
+        _author = author;
+        _network = network;
+        _pool = pool;
+        _batches = batches;
+        _signatures = signatures;
+        _host = host;
+        _log = log;
+        _clock = clock;
+    }
+
+    /// <summary>How long the former waits for more transactions before sealing a partial batch.</summary>
+    public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    public void Start()
+    {
+        _receiving = Task.Run(ReceiveAsync);
+        _forming = Task.Run(FormBatchesAsync);
+    }
+
+    /// <summary>Wakes the batch former early (the API calls it after admitting transactions).</summary>
+    public void TransactionsArrived()
+    {
+        if (_batchSignal.CurrentCount == 0) _batchSignal.Release();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (var task in new[] { _receiving, _forming })
+        {
+            if (task is null) continue;
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task FormBatchesAsync()
+    {
+        var token = _stop.Token;
+        var limits = _batches.Limits;
+        while (!token.IsCancellationRequested)
+        {
+            await _batchSignal.WaitAsync(BatchInterval, token).ConfigureAwait(false);
+
+            // Let a burst of submissions accumulate a little so that batches are not one transaction each.
+            if (_pool.UnbatchedCount < limits.TransactionsPerBatchMax / 4) await Task.Delay(2, token).ConfigureAwait(false);
+            while (_pool.UnbatchedCount > 0 && !token.IsCancellationRequested)
+            {
+                var transactions = _pool.TakeUnbatched(limits.TransactionsPerBatchMax, limits.BatchBytesMax - 1024);
+                if (transactions.Count == 0) break;
+                var batch = _batches.Form(_author, transactions);
+                _network.Broadcast(FrameKind.TransactionBatch, batch.Encoded);
+                _host.Post(new EngineInput(new ProposalDue()));
+            }
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var token = _stop.Token;
+        await foreach (var frame in _network.Received.ReadAllAsync(token).ConfigureAwait(false))
+        {
+            try
+            {
+                Handle(frame);
+            }
+            catch (Exception e) when (e is CustosException or InvalidProtocolBufferException)
+            {
+                Misbehaved(frame.Peer, $"{frame.Kind}: {e.Message}");
+            }
+        }
+    }
+
+    private void Handle(ReceivedFrame frame)
+    {
+        if (!_chain.TryGetNode(frame.Peer, out var from))
+        {
+            Misbehaved(frame.Peer, "not a node of this chain");
+            return;
+        }
+
+        switch (frame.Kind)
+        {
+            case FrameKind.Consensus:
+                _host.Post(new EngineInput(new MessageReceived(from, frame.Payload)));
+                break;
+            case FrameKind.TransactionBatch:
+                if (AcceptBatch(frame.Peer, frame.Payload.Span)) RetryParked();
+                break;
+            case FrameKind.CompactProposal:
+                var compact = CompactProposal.Parser.ParseFrom(frame.Payload.Span);
+                var digests = compact.BatchDigests.Select(d => d.Length == Hash32.SizeBytes ? new Hash32(d.Span) : throw new CustosException(ErrorCode.InvalidLength, "batch digest of wrong length")).ToList();
+                if (!TryRebuild(frame.Peer, from, compact, digests)) Park(frame.Peer, compact, digests);
+                break;
+            case FrameKind.BatchRequest:
+                var request = BatchRequest.Parser.ParseFrom(frame.Payload.Span);
+                var response = new BatchResponse();
+                foreach (var digest in request.Digests.Take(_batches.Limits.BatchesPerProposalMax))
+                {
+                    if (digest.Length == Hash32.SizeBytes && _batches.TryGet(new Hash32(digest.Span), out var stored)) response.Batches.Add(ByteString.CopyFrom(stored.Encoded));
+                }
+
+                _network.TrySend(frame.Peer, FrameKind.BatchResponse, response.ToByteArray(), out _);
+                break;
+            case FrameKind.BatchResponse:
+                var answer = BatchResponse.Parser.ParseFrom(frame.Payload.Span);
+                var any = false;
+                foreach (var batch in answer.Batches) any |= AcceptBatch(frame.Peer, batch.Span);
+                if (any) RetryParked();
+                break;
+            default:
+                Misbehaved(frame.Peer, $"unexpected frame kind {frame.Kind}");
+                break;
+        }
+    }
+
+    /// <summary>Keeps a peer's batch once every signature in it verifies (in parallel, cached for execution).</summary>
+    private bool AcceptBatch(string peer, ReadOnlySpan<byte> encoded)
+    {
+        if (!_batches.TryDecode(encoded, out var batch, out var error))
+        {
+            Misbehaved(peer, $"batch: {error.Message}");
+            return false;
+        }
+
+        if (_batches.TryGet(batch.Digest, out _)) return false;
+        var valid = true;
+        Parallel.For(0, batch.Transactions.Count, (i, state) =>
+        {
+            if (!_signatures.IsValid(batch.Transactions[i], batch.Ids[i]))
+            {
+                valid = false;
+                state.Stop();
+            }
+        });
+        if (!valid)
+        {
+            Misbehaved(peer, "batch holds a transaction whose signature does not verify");
+            return false;
+        }
+
+        _batches.Accept(batch);
+        _host.Post(new EngineInput(new ProposalDue()));
+        return true;
+    }
+
+    private bool TryRebuild(string peer, NodeId from, CompactProposal compact, IReadOnlyList<Hash32> digests)
+    {
+        var missing = _batches.Missing(digests);
+        if (missing.Count > 0) return false;
+        if (!ConsensusMessages.TryDecode(compact.Message.Span, out var message, out var error)) throw error.ToException();
+        if (message.BodyCase != ConsensusMessage.BodyOneofCase.Proposal) throw new CustosException(ErrorCode.InvalidField, "a compact proposal must hold a proposal");
+        var block = Block.Parser.ParseFrom(message.Proposal.Block);
+        if (block.Transactions.Count != 0) throw new CustosException(ErrorCode.InvalidField, "a compact proposal's block must not carry transactions");
+        foreach (var digest in digests)
+        {
+            if (!_batches.TryGet(digest, out var batch)) return false;
+            block.Transactions.AddRange(batch.Batch.Transactions);
+        }
+
+        var proposal = message.Proposal.Clone();
+        proposal.Block = block.ToByteString();
+        var hash = BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span);
+        _host.Post(new BlockBatchesInput(hash, digests, new MessageReceived(from, ConsensusMessages.Encode(proposal))));
+        return true;
+    }
+
+    private void Park(string peer, CompactProposal compact, List<Hash32> digests)
+    {
+        var missing = _batches.Missing(digests);
+        var request = new BatchRequest();
+        request.Digests.AddRange(missing.Select(d => d.ToByteString()));
+        _network.TrySend(peer, FrameKind.BatchRequest, request.ToByteArray(), out _);
+        lock (_parkedGate)
+        {
+            if (_parked.Count >= ParkedProposalsMax) _parked.RemoveAt(0);
+            _parked.Add((peer, compact, digests, _clock.GetUtcNow()));
+        }
+    }
+
+    private void RetryParked()
+    {
+        List<(string Peer, CompactProposal Proposal, List<Hash32> Digests, DateTimeOffset Since)> parked;
+        lock (_parkedGate)
+        {
+            if (_parked.Count == 0) return;
+            var now = _clock.GetUtcNow();
+            _parked.RemoveAll(p => now - p.Since > ParkedLifetime);
+            parked = [.. _parked];
+        }
+
+        foreach (var entry in parked)
+        {
+            if (!_chain.TryGetNode(entry.Peer, out var from)) continue;
+            bool rebuilt;
+            try
+            {
+                rebuilt = TryRebuild(entry.Peer, from, entry.Proposal, entry.Digests);
+            }
+            catch (Exception e) when (e is CustosException or InvalidProtocolBufferException)
+            {
+                Misbehaved(entry.Peer, e.Message);
+                rebuilt = true;
+            }
+
+            if (!rebuilt) continue;
+            lock (_parkedGate) _parked.Remove(entry);
+        }
+    }
+
+    private void Misbehaved(string peer, string reason)
+    {
+        _log.Warn("peer-misbehaved", ("peer", peer), ("reason", reason));
+        _network.ReportMisbehaviour(peer, reason);
+    }
+}
