@@ -132,6 +132,36 @@ internal static class SmokeTest
             });
             output.WriteLine($"smoke: signed {count} transfers from {senders.Count} accounts in {watch.Elapsed.TotalSeconds:0.00} s; submitting");
 
+            // Commits are followed on one stream per connection (receipts included), opened before submitting.
+            var pending = new HashSet<Hash32>(signed.Select(t => t.Id));
+            var heightOf = new Dictionary<Hash32, ulong>();
+            using var following = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            following.CancelAfter(TimeSpan.FromSeconds(180));
+            var allCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var failures = new List<string>();
+            var streams = connections.Take(1).Select(connection => Task.Run(async () =>
+            {
+                await foreach (var notice in connection.StreamCommitsAsync(start.Height + 1, following.Token))
+                {
+                    lock (pending)
+                    {
+                        foreach (var receipt in notice.Receipts)
+                        {
+                            var id = new Hash32(receipt.TransactionId.Span);
+                            if (!pending.Remove(id)) continue;
+                            heightOf[id] = notice.Height;
+                            if (receipt.Code != ErrorCode.Ok) failures.Add($"transfer {id.ToShortString()} failed: {receipt.Code} {receipt.Message}");
+                        }
+
+                        if (pending.Count == 0)
+                        {
+                            allCommitted.TrySetResult();
+                            return;
+                        }
+                    }
+                }
+            }, following.Token)).ToList();
+
             watch.Restart();
             var submissions = new List<Task>();
             for (var s = 0; s < senders.Count; s++)
@@ -140,7 +170,7 @@ internal static class SmokeTest
                 var client = connections[s];
                 submissions.Add(Task.Run(async () =>
                 {
-                    foreach (var chunk in mine.Chunk(100))
+                    foreach (var chunk in mine.Chunk(250))
                     {
                         var results = await client.SubmitAsync(chunk, cancellationToken);
                         var refused = results.FirstOrDefault(r => r.Code != ErrorCode.Ok);
@@ -152,27 +182,18 @@ internal static class SmokeTest
             await Task.WhenAll(submissions);
 
             // Every acknowledged transfer must commit, with a successful receipt.
-            ulong highest = 0;
-            using var limit = new SemaphoreSlim(64);
-            var waits = Enumerable.Range(0, count).Select(async k =>
+            try
             {
-                await limit.WaitAsync(cancellationToken);
-                try
-                {
-                    var status = await connections[k % senders.Count].WaitForCommitAsync(signed[k].Id, TimeSpan.FromSeconds(120), cancellationToken);
-                    if (status.State != TransactionState.Committed) throw new CustosException(ErrorCode.NotFound, $"transfer {signed[k].Id.ToShortString()} not committed within 120 s");
-                    if (status.Receipt.Code != ErrorCode.Ok) throw new CustosException(status.Receipt.Code, $"transfer {signed[k].Id.ToShortString()} failed: {status.Receipt.Message}");
-                    lock (signed)
-                    {
-                        highest = Math.Max(highest, status.Height);
-                    }
-                }
-                finally
-                {
-                    limit.Release();
-                }
-            });
-            await Task.WhenAll(waits);
+                await allCommitted.Task.WaitAsync(following.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new CustosException(ErrorCode.NotFound, $"{pending.Count} of {count} acknowledged transfers not committed within 180 s");
+            }
+
+            await following.CancelAsync();
+            if (failures.Count > 0) throw new CustosException(ErrorCode.InvalidField, $"{failures.Count} transfers failed; first: {failures[0]}");
+            var highest = heightOf.Values.Max();
             var elapsed = watch.Elapsed;
             output.WriteLine($"smoke: {count} transfers committed by height {highest} in {elapsed.TotalSeconds:0.00} s; checking every node");
 

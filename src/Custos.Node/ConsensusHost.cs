@@ -215,7 +215,9 @@ internal sealed class ConsensusHost : IDisposable
     private BlockExecuted Commit(CommittedBlock committed)
     {
         var block = committed.Block;
+        var started = Now;
         var executed = _execution.Execute(block);
+        var executedAt = Now;
         var receipts = executed.Receipts;
         var events = new List<StoredEvent>();
         for (var i = 0; i < receipts.Count; i++)
@@ -244,6 +246,12 @@ internal sealed class ConsensusHost : IDisposable
         _pool.OnCommitted(ids, block.Height);
         _feed.Published(block.Height, ids);
         _metrics.OnCommit(block.Height, ids.Count, Now - (long)block.TimestampMs);
+        if (ids.Count > 0)
+        {
+            _log.Info("committed", ("height", block.Height), ("transactions", ids.Count), ("round", block.Round), ("executeMs", executedAt - started),
+                ("persistMs", Now - executedAt), ("sinceProposedMs", Now - (long)block.TimestampMs), ("validatedMs", Math.Round(_execution.ValidatedMs)));
+            _execution.ValidatedMs = 0;
+        }
         return new BlockExecuted(block.Height, block.Hash, executed.PostRoot);
     }
 

@@ -24,7 +24,7 @@ public sealed class NodeLog(string node, TextWriter output, TimeProvider clock)
     {
         if (ReferenceEquals(output, TextWriter.Null)) return;
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("ts", clock.GetUtcNow().ToString("O"));

@@ -100,6 +100,7 @@ internal sealed class PeerRelay : IAsyncDisposable
                 var transactions = _pool.TakeUnbatched(limits.TransactionsPerBatchMax, limits.BatchBytesMax - 1024);
                 if (transactions.Count == 0) break;
                 var batch = _batches.Form(_author, transactions);
+                _log.Info("batch-formed", ("transactions", transactions.Count));
                 _network.Broadcast(FrameKind.TransactionBatch, batch.Encoded);
                 _host.Post(new EngineInput(new ProposalDue()));
             }

@@ -63,6 +63,9 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
 
     public int Pending => _executed.Count;
 
+    /// <summary>Time spent validating (executing) non-empty blocks, for the commit log.</summary>
+    public double ValidatedMs { get; set; }
+
     public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs)
     {
         var parentRoot = PostRootOf(parent, out _);
@@ -110,7 +113,9 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
 
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             Execute(block);
+            if (transactions.Count > 0) ValidatedMs += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         }
         catch (CustosException e)
         {
