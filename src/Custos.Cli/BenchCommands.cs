@@ -16,6 +16,7 @@ internal static class BenchCommands
     {
         var command = new Command("bench", "Measure a subsystem against this machine's own limits");
         command.Subcommands.Add(Storage(output));
+        command.Subcommands.Add(NetworkBench.Create(output));
         return command;
     }
 

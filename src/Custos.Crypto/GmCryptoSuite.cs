@@ -16,6 +16,7 @@ using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Math.EC;
 using Org.BouncyCastle.Math.EC.Multiplier;
 using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Utilities;
 
 namespace Custos.Crypto;
 
@@ -362,10 +363,16 @@ public sealed class GmCryptoSuite : ICryptoSuite
     {
         private readonly SecureRandom _random;
 
+        private readonly BigInteger _d;
+        private readonly BigInteger _inverseOfOnePlusD;
+
         public GmSoftwareKey(GmCryptoSuite suite, BigInteger d, SecureRandom random)
             : base(CryptoSuiteId.Gm, d.ToByteArrayUnsigned().AsSpan().ToArray().PadLeft(32), suite.CreatePublicKey(new FixedPointCombMultiplier().Multiply(Domain.G, d)))
         {
             _random = random;
+            _d = d;
+            // Fixed per key: BouncyCastle's SM2Signer recomputes it, and the public key and Z_A, on every signature.
+            _inverseOfOnePlusD = BigIntegers.ModOddInverse(Domain.N, d.Add(BigInteger.One));
             PrivateParameters = new ECPrivateKeyParameters(d, Domain);
         }
 
@@ -377,13 +384,45 @@ public sealed class GmCryptoSuite : ICryptoSuite
         public override void Sign(ReadOnlySpan<byte> message, Span<byte> signature)
         {
             _ = Scalar; // throws if disposed
-            SignWith(PrivateParameters, DefaultUserId, message, _random).CopyTo(signature);
+            SignPrepared(((Sm2PreparedKey)PublicKey.Prepared!).Za, message, signature);
         }
 
         public override void Sign(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signerId, Span<byte> signature)
         {
             _ = Scalar;
-            SignWith(PrivateParameters, signerId, message, _random).CopyTo(signature);
+            var za = signerId.SequenceEqual(DefaultUserId) ? ((Sm2PreparedKey)PublicKey.Prepared!).Za : ComputeZa(((Sm2PreparedKey)PublicKey.Prepared!).Point, signerId);
+            SignPrepared(za, message, signature);
+        }
+
+        /// <summary>
+        /// GB/T 32918.2 §6.1 A1–A7, the same steps and the same constant-time fixed-point comb for [k]G as BouncyCastle's
+        /// SM2Signer, with Z_A and (1 + d)^-1 computed once per key instead of once per signature.
+        /// </summary>
+        private void SignPrepared(byte[] za, ReadOnlySpan<byte> message, Span<byte> signature)
+        {
+            if (signature.Length < 64) throw new ArgumentException("an SM2 signature needs 64 bytes", nameof(signature));
+            var digest = new SM3Digest();
+            digest.BlockUpdate(za);
+            digest.BlockUpdate(message);
+            var hash = new byte[32];
+            digest.DoFinal(hash, 0);
+            var e = new BigInteger(1, hash);
+            var n = Domain.N;
+            var multiplier = new FixedPointCombMultiplier();
+            while (true)
+            {
+                var k = BigIntegers.CreateRandomInRange(BigInteger.One, n.Subtract(BigInteger.One), _random);
+                var x1 = multiplier.Multiply(Domain.G, k).Normalize().AffineXCoord.ToBigInteger();
+                var r = e.Add(x1).Mod(n);
+                if (r.SignValue == 0 || r.Add(k).Equals(n)) continue;
+                var s = _inverseOfOnePlusD.Multiply(k.Subtract(r.Multiply(_d)).Mod(n)).Mod(n);
+                if (s.SignValue == 0) continue;
+                BigIntegers.AsUnsignedByteArray(r).AsSpan().CopyTo(signature[(32 - BigIntegers.GetUnsignedByteLength(r))..32]);
+                signature[..(32 - BigIntegers.GetUnsignedByteLength(r))].Clear();
+                BigIntegers.AsUnsignedByteArray(s).AsSpan().CopyTo(signature[(64 - BigIntegers.GetUnsignedByteLength(s))..64]);
+                signature[32..(64 - BigIntegers.GetUnsignedByteLength(s))].Clear();
+                return;
+            }
         }
 
         public override bool TryDecrypt(ReadOnlySpan<byte> ciphertext, out byte[] plaintext)

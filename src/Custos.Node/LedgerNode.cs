@@ -142,7 +142,7 @@ public sealed class LedgerNode : IAsyncDisposable
         });
         _stack.Add(network);
 
-        var execution = new SpeculativeExecution(chain, store, executor, signatures, batches);
+        var execution = new SpeculativeExecution(chain, store, executor, signatures, batches) { Log = log };
         var feed = new CommitFeed();
         var host = new ConsensusHost(chain, self, key, store, execution, network, pool, batches, feed, Metrics, log, clock);
         _host = host;
@@ -152,6 +152,7 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(relay);
 
         var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch), network, relay.TransactionsArrived, Metrics);
+        Metrics.Peers = () => network.Peers;
         Metrics.Gauges = () => (pool.Count, network.Peers.Count(p => p.State == PeerState.Connected), network.Peers.Count);
 
         var api = await SecureListener.StartAsync(new SecureListenerOptions

@@ -27,6 +27,9 @@ public sealed class NodeMetrics
     /// <summary>Gauges read when rendering (mempool size, peers); set by the node once it is composed.</summary>
     public Func<(int Mempool, int PeersConnected, int PeersConfigured)>? Gauges { get; set; }
 
+    /// <summary>Per-peer link figures, read when rendering; set by the node once it is composed.</summary>
+    public Func<IReadOnlyList<Custos.Network.PeerStatus>>? Peers { get; set; }
+
     public long Height => Interlocked.Read(ref _height);
 
     public long CommittedTransactions => Interlocked.Read(ref _committedTransactions);
@@ -85,6 +88,17 @@ public sealed class NodeMetrics
         Metric("custos_mempool_transactions", "gauge", "Transactions waiting in the mempool.", gauges.Mempool);
         Metric("custos_peers_connected", "gauge", "Peers with a live link.", gauges.PeersConnected);
         Metric("custos_peers_configured", "gauge", "Configured peers.", gauges.PeersConfigured);
+
+        foreach (var peer in Peers?.Invoke() ?? [])
+        {
+            var labels = $"{{node=\"{node}\",peer=\"{peer.Name}\"}}";
+            text.Append("custos_peer_frames_sent_total").Append(labels).Append(' ').Append(peer.FramesSent.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("custos_peer_frames_received_total").Append(labels).Append(' ').Append(peer.FramesReceived.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("custos_peer_frames_dropped_total").Append(labels).Append(' ').Append(peer.FramesDropped.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("custos_peer_send_queue_frames").Append(labels).Append(' ').Append(peer.SendQueueFrames.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("custos_peer_send_queue_rejections_total").Append(labels).Append(' ').Append(peer.SendQueueRejections.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("custos_peer_connected").Append(labels).Append(' ').Append(peer.State == Custos.Network.PeerState.Connected ? "1" : "0").Append('\n');
+        }
 
         const string latency = "custos_commit_latency_ms";
         text.Append("# HELP ").Append(latency).Append(" Time from a block's timestamp to its commit on this node, for blocks with transactions.\n");

@@ -82,7 +82,16 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
         return new BlockPayload(transactions, parentRoot);
     }
 
+    public NodeLog Log { get; init; } = NodeLog.Null;
+
     public CustosError? Validate(BlockRecord block, BlockRecord parent)
+    {
+        var refusal = Check(block, parent);
+        if (refusal is not null) Log.Warn("block-refused", ("height", block.Height), ("round", block.Round), ("code", refusal.Code), ("reason", refusal.Message));
+        return refusal;
+    }
+
+    private CustosError? Check(BlockRecord block, BlockRecord parent)
     {
         var transactions = block.Decoded.Transactions;
         if (transactions.Count > _chain.Genesis.Parameters.BlockTransactionsMax)

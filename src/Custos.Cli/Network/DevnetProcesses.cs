@@ -96,6 +96,16 @@ internal sealed class NodeProcess
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>CPU time the node process has used so far (user and system).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static NodeProcess Start(string name, string configPath, NodeConfigurationFile config, string logPath)
     {
         var start = CommandOf(["node", "--config", configPath]);

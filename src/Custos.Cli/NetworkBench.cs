@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Diagnostics;
+using Custos.Cli.Init;
+using Custos.Cli.Network;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Crypto;
+using Custos.Crypto.Custody;
+using Custos.Sdk;
+
+namespace Custos.Cli;
+
+/// <summary>
+/// `custos bench network`: validators as separate processes on this machine, transfers pre-signed with the chain's
+/// suite and offered open-loop at a fixed rate, committed TPS and latency measured from the commit stream, CPU
+/// seconds per transaction from the processes, and this machine's own signature verifications per second per core
+/// measured in the same run. The last line is the efficiency TPS × validators ÷ (cores × verifications per second
+/// per core): every validator verifies every transaction, so 1.0 would mean verification is all the work there is.
+/// </summary>
+internal static class NetworkBench
+{
+    public static Command Create(TextWriter output)
+    {
+        var validators = new Option<int>("--validators") { DefaultValueFactory = _ => 4, Description = "Validator processes" };
+        var seconds = new Option<int>("--seconds") { DefaultValueFactory = _ => 30, Description = "Measured window (after a warm-up)" };
+        var rate = new Option<int>("--rate") { DefaultValueFactory = _ => 2_500, Description = "Offered load, transactions per second" };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 5, Description = "Seconds of load before measuring" };
+        var suite = new Option<string>("--suite") { DefaultValueFactory = _ => "gm", Description = "gm (default) or intl" };
+        var basePort = new Option<int>("--base-port") { DefaultValueFactory = _ => 37100, Description = "Ports as for devnet" };
+        var keep = new Option<string?>("--dir") { Description = "Create the network here and keep it (logs included) instead of a temporary directory" };
+        var command = new Command("network", "Committed TPS of a local network against this machine's signature-verification bound")
+        {
+            validators, seconds, rate, warmup, suite, basePort, keep,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var chainSuite = CryptoSuites.Parse(parse.GetValue(suite)!);
+            var window = TimeSpan.FromSeconds(parse.GetValue(seconds));
+            var warm = TimeSpan.FromSeconds(parse.GetValue(warmup));
+            var offered = parse.GetValue(rate);
+            if (window <= TimeSpan.Zero || offered <= 0) throw new CustosException(ErrorCode.InvalidField, "--seconds and --rate must be positive");
+
+            var verifyPerCore = MeasureVerification(chainSuite);
+            output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key)");
+
+            var kept = parse.GetValue(keep);
+            var root = kept is not null ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), $"custos-bench-network-{Environment.ProcessId}");
+            try
+            {
+                new ConsortiumInitializer(TextWriter.Null).Run(new InitOptions
+                {
+                    OutputDirectory = root,
+                    Validators = parse.GetValue(validators),
+                    Observers = 0,
+                    Suite = chainSuite,
+                    BasePort = parse.GetValue(basePort),
+                    KdfIterations = EncryptedKeyFile.MinimumIterations,
+                    Overwrite = true,
+                });
+                var network = NetworkDirectory.Open(root);
+                var senders = network.Chain.Genesis.Accounts.Where(a => a.Balance > 0).Select(a => network.User(a.Label)).ToList();
+                var total = (int)(offered * (window + warm).TotalSeconds * 1.05);
+                var watch = Stopwatch.StartNew();
+                var signed = new SignedTransaction[total];
+                Parallel.For(0, senders.Count, s =>
+                {
+                    for (var k = s; k < total; k += senders.Count) signed[k] = senders[s].Signer.Transfer(senders[(s + 1) % senders.Count].Account, 1, 9_000);
+                });
+                output.WriteLine($"load: {total} transfers pre-signed from {senders.Count} accounts in {watch.Elapsed.TotalSeconds:0.0} s");
+
+                await using var processes = DevnetProcesses.Start(network);
+                await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
+                var validatorNames = network.Chain.Genesis.Validators.Select(v => v.Name).ToList();
+                var clients = validatorNames.Select((name, i) => network.Connect(senders[i % senders.Count], name)).ToList();
+                try
+                {
+                    return await RunLoadAsync(output, processes, clients, signed, offered, warm, window, validatorNames.Count, verifyPerCore, cancellationToken);
+                }
+                finally
+                {
+                    foreach (var client in clients) client.Dispose();
+                    foreach (var sender in senders) sender.Dispose();
+                }
+            }
+            finally
+            {
+                try
+                {
+                    if (kept is null) Directory.Delete(root, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunLoadAsync(TextWriter output, DevnetProcesses processes, List<CustosClient> clients, SignedTransaction[] signed, int offered,
+        TimeSpan warm, TimeSpan window, int validators, double verifyPerCore, CancellationToken cancellationToken)
+    {
+        var submittedAt = new ConcurrentDictionary<Hash32, long>();
+        var committedAt = new ConcurrentDictionary<Hash32, long>();
+        var clock = Stopwatch.StartNew();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var start = await clients[0].StatusAsync(cancellationToken);
+        var follower = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var notice in clients[0].StreamCommitsAsync(start.Height + 1, stop.Token))
+                {
+                    var now = clock.ElapsedMilliseconds;
+                    foreach (var receipt in notice.Receipts) committedAt.TryAdd(new Hash32(receipt.TransactionId.Span), now);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException)
+            {
+            }
+        }, stop.Token);
+
+        // Open loop: every tick offers its share whatever happened to the earlier ones.
+        const int tickMs = 20;
+        var perTick = Math.Max(1, offered * tickMs / 1000);
+        var next = 0;
+        var refused = 0L;
+        var inFlight = new List<Task>();
+        var cpuBefore = TimeSpan.Zero;
+        long windowStartMs = 0, windowEndMs = 0;
+        var loadEnd = warm + window;
+        var target = 0;
+        while (clock.Elapsed < loadEnd && next < signed.Length)
+        {
+            if (windowStartMs == 0 && clock.Elapsed >= warm)
+            {
+                windowStartMs = clock.ElapsedMilliseconds;
+                cpuBefore = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
+            }
+
+            var chunk = signed.AsSpan(next, Math.Min(perTick, signed.Length - next)).ToArray();
+            next += chunk.Length;
+            var client = clients[target++ % clients.Count];
+            var at = clock.ElapsedMilliseconds;
+            foreach (var t in chunk) submittedAt[t.Id] = at;
+            inFlight.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var results = await client.SubmitAsync(chunk, cancellationToken);
+                    Interlocked.Add(ref refused, results.Count(r => r.Code != ErrorCode.Ok));
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    Interlocked.Add(ref refused, chunk.Length);
+                }
+            }, cancellationToken));
+            inFlight.RemoveAll(t => t.IsCompleted);
+            var due = (long)(next / (double)offered * 1000);
+            var wait = due - clock.ElapsedMilliseconds;
+            if (wait > 0) await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken);
+        }
+
+        windowEndMs = clock.ElapsedMilliseconds;
+        var cpuAfter = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
+        await Task.WhenAll(inFlight);
+        // Let what was offered in the window finish committing before latencies are read.
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await stop.CancelAsync();
+        await follower;
+        foreach (var node in processes.Nodes) node.ThrowIfExited();
+
+        var windowMs = Math.Max(1, windowEndMs - windowStartMs);
+        var committedInWindow = committedAt.Values.Count(t => t >= windowStartMs && t < windowEndMs);
+        var tps = committedInWindow * 1000.0 / windowMs;
+        var latencies = submittedAt.Where(p => p.Value >= windowStartMs && p.Value < windowEndMs && committedAt.ContainsKey(p.Key))
+            .Select(p => (double)(committedAt[p.Key] - p.Value)).Order().ToArray();
+        double Percentile(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(q * latencies.Length))];
+        var cpuPerTransaction = committedInWindow == 0 ? double.NaN : (cpuAfter - cpuBefore).TotalSeconds / committedInWindow;
+        var cores = Environment.ProcessorCount;
+        var efficiency = tps * validators / (cores * verifyPerCore);
+        output.WriteLine($"offered: {offered} tx/s open-loop to {clients.Count} validators; refused at admission: {Interlocked.Read(ref refused)}");
+        output.WriteLine($"committed: {tps:0} TPS over {windowMs / 1000.0:0.0} s ({committedInWindow} transactions)");
+        output.WriteLine($"latency: p50 {Percentile(0.50):0} ms, p99 {Percentile(0.99):0} ms (submit to commit seen on {processes.Nodes[0].Name}; {latencies.Length} samples)");
+        output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together");
+        output.WriteLine($"bound: {cores} cores x {verifyPerCore:0} verifications/s/core = {cores * verifyPerCore / validators:0} TPS if every validator only verified");
+        output.WriteLine($"efficiency: {efficiency:0.000}");
+        return 0;
+    }
+
+    /// <summary>Single-threaded verifications per second of one signature under a cached key (a validator's steady state).</summary>
+    private static double MeasureVerification(ICryptoSuite suite)
+    {
+        using var key = suite.GenerateKey();
+        var message = new byte[200];
+        Random.Shared.NextBytes(message);
+        var signature = key.Sign(message);
+        var publicKey = key.PublicKey;
+        for (var i = 0; i < 200; i++) suite.Verify(publicKey, message, signature);
+        var count = 0;
+        var watch = Stopwatch.StartNew();
+        while (watch.ElapsedMilliseconds < 2_000)
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                if (!suite.Verify(publicKey, message, signature)) throw new CustosException(ErrorCode.SignatureInvalid, "the benchmark's own signature did not verify");
+            }
+
+            count += 50;
+        }
+
+        return count / watch.Elapsed.TotalSeconds;
+    }
+}
