@@ -166,9 +166,11 @@ internal sealed class ConsensusHost : IDisposable
                 switch (action)
                 {
                     case SendMessage send:
+                        Trace("send", send.Message);
                         Send(_chain.NameOf(send.To), send.Message);
                         break;
                     case BroadcastMessage broadcast:
+                        Trace("broadcast", broadcast.Message);
                         Broadcast(broadcast.Message);
                         break;
                     case PersistSafetyState persist:
@@ -253,6 +255,14 @@ internal sealed class ConsensusHost : IDisposable
             _execution.ValidatedMs = 0;
         }
         return new BlockExecuted(block.Height, block.Hash, executed.PostRoot);
+    }
+
+    public bool Tracing { get; init; } = Environment.GetEnvironmentVariable("CUSTOS_TRACE_CONSENSUS") == "1";
+
+    private void Trace(string what, byte[] message)
+    {
+        if (!Tracing || !ConsensusMessages.TryDecode(message, out var decoded, out _)) return;
+        _log.Info("consensus-" + what, ("kind", decoded.BodyCase.ToString()), ("round", _engine.CurrentRound), ("height", _store.Head?.Height ?? 0));
     }
 
     private void FlushJournal()

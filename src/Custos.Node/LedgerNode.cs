@@ -55,6 +55,11 @@ public sealed class LedgerNode : IAsyncDisposable
 
     public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
     {
+        // Admission and batch verification block pool threads in Parallel loops while TLS links and Kestrel need
+        // pool threads to make progress; on a 2-core machine the default minimum (one per core) starves the links
+        // for seconds under load. Blocking work is bounded, so a higher floor is safe.
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(completionPorts, 64));
         var config = NodeConfigurationFile.Load(configPath);
         var directory = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
         string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(directory, path));

@@ -142,7 +142,11 @@ internal sealed class PeerRelay : IAsyncDisposable
             case FrameKind.CompactProposal:
                 var compact = CompactProposal.Parser.ParseFrom(frame.Payload.Span);
                 var digests = compact.BatchDigests.Select(d => d.Length == Hash32.SizeBytes ? new Hash32(d.Span) : throw new CustosException(ErrorCode.InvalidLength, "batch digest of wrong length")).ToList();
-                if (!TryRebuild(frame.Peer, from, compact, digests)) Park(frame.Peer, compact, digests);
+                if (!TryRebuild(frame.Peer, from, compact, digests))
+                {
+                    _log.Info("proposal-parked", ("peer", frame.Peer), ("batches", digests.Count), ("missing", _batches.Missing(digests).Count));
+                    Park(frame.Peer, compact, digests);
+                }
                 break;
             case FrameKind.BatchRequest:
                 var request = BatchRequest.Parser.ParseFrom(frame.Payload.Span);
@@ -213,6 +217,7 @@ internal sealed class PeerRelay : IAsyncDisposable
         var proposal = message.Proposal.Clone();
         proposal.Block = block.ToByteString();
         var hash = BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span);
+        _log.Info("proposal-rebuilt", ("peer", peer), ("batches", digests.Count), ("transactions", block.Transactions.Count));
         _host.Post(new BlockBatchesInput(hash, digests, new MessageReceived(from, ConsensusMessages.Encode(proposal))));
         return true;
     }

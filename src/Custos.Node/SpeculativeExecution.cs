@@ -66,17 +66,12 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
     /// <summary>Time spent validating (executing) non-empty blocks, for the commit log.</summary>
     public double ValidatedMs { get; set; }
 
+    public bool HasPayload(BlockRecord parent) => _batches.SelectForProposal(InFlight(parent), 1).Count > 0;
+
     public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs)
     {
         var parentRoot = PostRootOf(parent, out _);
-        var inFlight = new HashSet<Hash32>();
-        for (var ancestor = parent; ancestor is not null && ancestor.Height > (_store.Head?.Height ?? 0);)
-        {
-            if (_batchesOfBlock.TryGetValue(ancestor.Hash, out var digests)) inFlight.UnionWith(digests);
-            ancestor = _executed.TryGetValue(ancestor.ParentHash, out var up) ? up.Block : null;
-        }
-
-        var chosen = _batches.SelectForProposal(inFlight, _chain.Genesis.Parameters.BlockTransactionsMax);
+        var chosen = _batches.SelectForProposal(InFlight(parent), _chain.Genesis.Parameters.BlockTransactionsMax);
         LastProposal = (height, round, chosen);
         var transactions = chosen.SelectMany(b => b.Transactions).ToList();
         return new BlockPayload(transactions, parentRoot);
@@ -132,6 +127,19 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
         }
 
         return null;
+    }
+
+    /// <summary>Batches already in the uncommitted ancestors of a block on <paramref name="parent"/>.</summary>
+    private HashSet<Hash32> InFlight(BlockRecord parent)
+    {
+        var inFlight = new HashSet<Hash32>();
+        for (var ancestor = parent; ancestor is not null && ancestor.Height > (_store.Head?.Height ?? 0);)
+        {
+            if (_batchesOfBlock.TryGetValue(ancestor.Hash, out var digests)) inFlight.UnionWith(digests);
+            ancestor = _executed.TryGetValue(ancestor.ParentHash, out var up) ? up.Block : null;
+        }
+
+        return inFlight;
     }
 
     /// <summary>Records which batches a block's transactions came from (for in-flight exclusion and commit).</summary>

@@ -9,6 +9,14 @@ internal sealed class EmptyPayloadSource : IPayloadSource
     public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs) => new([], Hash32.Zero);
 }
 
+/// <summary>A mempool with nothing in it: leaders may hold back empty blocks (<see cref="ConsensusConfig.EmptyBlockDelayMs"/>).</summary>
+internal sealed class IdlePayloadSource : IPayloadSource
+{
+    public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs) => new([], Hash32.Zero);
+
+    public bool HasPayload(BlockRecord parent) => false;
+}
+
 /// <summary>Accepts every payload: these tests are about consensus, which delegates payload rules to execution.</summary>
 internal sealed class AnyPayloadValidator : IBlockValidator
 {
@@ -79,6 +87,8 @@ internal sealed class TestNode
 
     public (ulong Epoch, ulong Round)? Timer { get; private set; }
 
+    public IPayloadSource PayloadSource { get; set; } = new EmptyPayloadSource();
+
     public long TimerAt { get; private set; }
 
     public ulong Height => Ledger.Blocks.Count == 0 ? 0 : Ledger.Blocks[^1].Height;
@@ -96,7 +106,7 @@ internal sealed class TestNode
             Root = root,
             Safety = safety,
             RootExecution = new BlockExecuted(root.Height, root.Hash, Hash32.Zero, root.Height == 0 ? null : EpochChanges(root.Block)),
-        }, new EmptyPayloadSource(), new AnyPayloadValidator(), Ledger);
+        }, PayloadSource, new AnyPayloadValidator(), Ledger);
         return Engine;
     }
 
