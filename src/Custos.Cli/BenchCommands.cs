@@ -17,6 +17,7 @@ internal static class BenchCommands
         var command = new Command("bench", "Measure a subsystem against this machine's own limits");
         command.Subcommands.Add(Storage(output));
         command.Subcommands.Add(NetworkBench.Create(output));
+        command.Subcommands.Add(ExecutionBench.Create(output));
         return command;
     }
 

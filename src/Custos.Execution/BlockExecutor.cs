@@ -30,14 +30,24 @@ public interface ISignatureCheck
 }
 
 /// <summary>Verifies with the chain's suite and remembers, by transaction id, the signatures it found valid (bounded).</summary>
-public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000) : ISignatureCheck
+public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000, int keyCacheEntriesMax = 100_000) : ISignatureCheck
 {
     private readonly ConcurrentDictionary<Hash32, byte[]> _verified = new();
+
+    // Decoding a key (point validation, and Z_A for SM2) costs about as much as verifying; senders recur.
+    private readonly ConcurrentDictionary<byte[], PublicKey> _keys = new(ByteKeyComparer.Instance);
 
     public bool IsValid(Transaction transaction, Hash32 id)
     {
         if (_verified.TryGetValue(id, out var signature) && signature.AsSpan().SequenceEqual(transaction.Signature.Span)) return true;
-        if (!suite.TryDecodePublicKey(transaction.PublicKey.Span, out var key, out _)) return false;
+        var encodedKey = transaction.PublicKey.ToArray();
+        if (!_keys.TryGetValue(encodedKey, out var key))
+        {
+            if (!suite.TryDecodePublicKey(encodedKey, out key, out _)) return false;
+            if (_keys.Count >= keyCacheEntriesMax) _keys.Clear();
+            _keys[encodedKey] = key;
+        }
+
         if (!suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
         // A crude bound: clearing all is cheap and only costs re-verification.
         if (_verified.Count >= cacheEntriesMax) _verified.Clear();

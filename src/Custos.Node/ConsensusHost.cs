@@ -197,6 +197,7 @@ internal sealed class ConsensusHost : IDisposable
                         break;
                     case JournalAppend journal:
                         _journal.Add(journal.Payload);
+                        LogRejection(journal.Payload);
                         break;
                     case Halt halt:
                         _haltReason = halt.Reason;
@@ -263,6 +264,24 @@ internal sealed class ConsensusHost : IDisposable
     {
         if (!Tracing || !ConsensusMessages.TryDecode(message, out var decoded, out _)) return;
         _log.Info("consensus-" + what, ("kind", decoded.BodyCase.ToString()), ("round", _engine.CurrentRound), ("height", _store.Head?.Height ?? 0));
+    }
+
+    /// <summary>Messages the engine refused are logged (rate-limited by their nature: each is one refused message).</summary>
+    private void LogRejection(byte[] payload)
+    {
+        JournalEntry entry;
+        try
+        {
+            entry = JournalEntry.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return;
+        }
+
+        if (entry.Kind != JournalEntryKind.Rejected) return;
+        var kind = ConsensusMessages.TryDecode(entry.Message.Span, out var message, out _) ? message.BodyCase.ToString() : "undecodable";
+        _log.Warn("consensus-refused", ("from", _chain.NameOf(new NodeId((int)entry.Peer))), ("kind", kind), ("reason", entry.Reason), ("round", _engine.CurrentRound));
     }
 
     private void FlushJournal()

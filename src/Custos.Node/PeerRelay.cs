@@ -20,6 +20,9 @@ namespace Custos.Node;
 internal sealed class PeerRelay : IAsyncDisposable
 {
     private const int ParkedProposalsMax = 64;
+
+    /// <summary>Batches waiting for signature verification; beyond it new ones are shed (a proposal naming one fetches it).</summary>
+    private const int VerificationQueueMax = 1_024;
     private static readonly TimeSpan ParkedLifetime = TimeSpan.FromSeconds(10);
 
     private readonly ChainSetup _chain;
@@ -34,9 +37,18 @@ internal sealed class PeerRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(string Peer, CompactProposal Proposal, List<Hash32> Digests, DateTimeOffset Since)> _parked = [];
     private readonly Lock _parkedGate = new();
+    private volatile int _parkedCount;
     private readonly SemaphoreSlim _batchSignal = new(0);
+    private readonly System.Threading.Channels.Channel<(string Peer, ReadOnlyMemory<byte> Batch)> _verification =
+        System.Threading.Channels.Channel.CreateBounded<(string, ReadOnlyMemory<byte>)>(new System.Threading.Channels.BoundedChannelOptions(VerificationQueueMax)
+        {
+            SingleReader = true,
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite,
+        });
     private Task? _receiving;
     private Task? _forming;
+    private Task? _verifying;
+    private long _batchesShed;
 
     public PeerRelay(ChainSetup chain, uint author, IPeerNetwork network, TransactionPool pool, BatchStore batches, ISignatureCheck signatures,
         ConsensusHost host, NodeLog log, TimeProvider clock)
@@ -59,6 +71,7 @@ internal sealed class PeerRelay : IAsyncDisposable
     {
         _receiving = Task.Run(ReceiveAsync);
         _forming = Task.Run(FormBatchesAsync);
+        _verifying = Task.Run(VerifyBatchesAsync);
     }
 
     /// <summary>Wakes the batch former early (the API calls it after admitting transactions).</summary>
@@ -70,7 +83,8 @@ internal sealed class PeerRelay : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        foreach (var task in new[] { _receiving, _forming })
+        _verification.Writer.TryComplete();
+        foreach (var task in new[] { _receiving, _forming, _verifying })
         {
             if (task is null) continue;
             try
@@ -137,7 +151,13 @@ internal sealed class PeerRelay : IAsyncDisposable
                 _host.Post(new EngineInput(new MessageReceived(from, frame.Payload)));
                 break;
             case FrameKind.TransactionBatch:
-                if (AcceptBatch(frame.Peer, frame.Payload.Span)) RetryParked();
+                // Verification is the costly part of a batch; it runs beside this loop so that consensus messages
+                // never wait behind it.
+                if (!_verification.Writer.TryWrite((frame.Peer, frame.Payload)))
+                {
+                    if (Interlocked.Increment(ref _batchesShed) % 100 == 1) _log.Warn("batches-shed", ("total", Interlocked.Read(ref _batchesShed)));
+                }
+
                 break;
             case FrameKind.CompactProposal:
                 var compact = CompactProposal.Parser.ParseFrom(frame.Payload.Span);
@@ -160,13 +180,31 @@ internal sealed class PeerRelay : IAsyncDisposable
                 break;
             case FrameKind.BatchResponse:
                 var answer = BatchResponse.Parser.ParseFrom(frame.Payload.Span);
-                var any = false;
-                foreach (var batch in answer.Batches) any |= AcceptBatch(frame.Peer, batch.Span);
-                if (any) RetryParked();
+                foreach (var batch in answer.Batches) _verification.Writer.TryWrite((frame.Peer, batch.Memory));
                 break;
             default:
                 Misbehaved(frame.Peer, $"unexpected frame kind {frame.Kind}");
                 break;
+        }
+    }
+
+    private async Task VerifyBatchesAsync()
+    {
+        var token = _stop.Token;
+        await foreach (var (peer, batch) in _verification.Reader.ReadAllAsync(token).ConfigureAwait(false))
+        {
+            bool accepted;
+            try
+            {
+                accepted = AcceptBatch(peer, batch.Span);
+            }
+            catch (Exception e) when (e is CustosException or InvalidProtocolBufferException)
+            {
+                Misbehaved(peer, $"batch: {e.Message}");
+                continue;
+            }
+
+            if (accepted && _parkedCount > 0) RetryParked();
         }
     }
 
@@ -232,6 +270,7 @@ internal sealed class PeerRelay : IAsyncDisposable
         {
             if (_parked.Count >= ParkedProposalsMax) _parked.RemoveAt(0);
             _parked.Add((peer, compact, digests, _clock.GetUtcNow()));
+            _parkedCount = _parked.Count;
         }
     }
 
@@ -243,6 +282,7 @@ internal sealed class PeerRelay : IAsyncDisposable
             if (_parked.Count == 0) return;
             var now = _clock.GetUtcNow();
             _parked.RemoveAll(p => now - p.Since > ParkedLifetime);
+            _parkedCount = _parked.Count;
             parked = [.. _parked];
         }
 
@@ -261,7 +301,11 @@ internal sealed class PeerRelay : IAsyncDisposable
             }
 
             if (!rebuilt) continue;
-            lock (_parkedGate) _parked.Remove(entry);
+            lock (_parkedGate)
+            {
+                _parked.Remove(entry);
+                _parkedCount = _parked.Count;
+            }
         }
     }
 
