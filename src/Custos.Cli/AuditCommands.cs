@@ -28,8 +28,8 @@ internal static class AuditCommands
     private static Command Consensus(TextWriter output)
     {
         var data = new Option<string>("--data") { Description = "The node's data directory (stop the node first, or audit a backup)", Required = true };
-        var from = new Option<ulong?>("--from") { Description = "First block height to audit (default: 0); the journal is audited from the entry after the commit of the height before" };
-        var to = new Option<ulong?>("--to") { Description = "Last block height to audit (default: the head); the journal is audited up to the commit of this height" };
+        var from = new Option<ulong?>("--from") { Description = "First block height to audit (default: 0); the journal is audited from the entry after the last commit below it" };
+        var to = new Option<ulong?>("--to") { Description = "Last block height to audit (default: the head); the journal is audited up to the last commit at or below it" };
         var command = new Command("consensus", "Re-verify every QC and TC, the journal's hash chain, and list equivocations with their culprits") { data, from, to };
         command.SetAction(parse =>
         {
@@ -61,7 +61,7 @@ internal static class AuditCommands
         var blocks = input.Heights is { } heights
             ? $"blocks {heights.From} to {heights.To} (head {input.HeadHeight})"
             : "no committed block";
-        output.WriteLine($"audit consensus of chain '{input.ChainId}' ({input.Suite.Name}) in {directory}: {blocks}, journal entries {input.JournalFrom} to {input.JournalTo} of {input.JournalLength}");
+        output.WriteLine($"audit consensus of chain '{input.ChainId}' ({input.Suite.Name}) in {directory}: {blocks}, journal entries [{input.JournalFrom}, {input.JournalTo}) of {input.JournalLength}");
         foreach (var finding in result.Findings) output.WriteLine(finding);
         foreach (var culprit in result.Culprits) output.WriteLine(Describe(culprit));
         output.WriteLine($"audit: {result.BlocksAudited} blocks, {result.Report.CertificatesVerified} certificates verified, {input.Journal.Count} journal entries, {result.EquivocationCount} equivocations, {result.FailureCount} failures");

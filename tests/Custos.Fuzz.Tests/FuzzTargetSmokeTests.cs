@@ -24,7 +24,7 @@ public sealed class FuzzTargetSmokeTests
         string[] expected =
         [
             "Block", "BlockHeader", "PublicKeyGm", "PublicKeyIntl", "QuorumCertificate", "Timeout", "TimeoutCertificate",
-            "TimeoutData", "Transaction", "Vote", "VoteData", "Certificate",
+            "TimeoutData", "Transaction", "Vote", "VoteData", "Certificate", "ConsensusMessage",
         ];
         Assert.Subset(FuzzTargets.All.Keys.ToHashSet(), expected.ToHashSet());
     }
@@ -139,6 +139,7 @@ public sealed class FuzzTargetSmokeTests
             "TimeoutData" => Decoders.TryDecodeTimeoutData(bytes, out _, out error),
             "TimeoutCertificate" => Decoders.TryDecodeTimeoutCertificate(bytes, out _, out error),
             "Certificate" => Identity.ConsortiumCertificate.TryDecode(bytes, CryptoSuites.Gm, out _, out error),
+            "ConsensusMessage" => Consensus.ConsensusMessages.TryDecode(bytes, out _, out error),
             _ => throw new ArgumentOutOfRangeException(nameof(target), target, "not a decoder target"),
         };
         return (accepted, accepted ? null : error);

@@ -36,6 +36,7 @@ public static class FuzzTargets
         [nameof(PublicKeyGm)] = PublicKeyGm,
         [nameof(PublicKeyIntl)] = PublicKeyIntl,
         [nameof(Certificate)] = Certificate,
+        [nameof(ConsensusFuzzTargets.ConsensusMessage)] = ConsensusFuzzTargets.ConsensusMessage,
     };
 
     /// <summary>

@@ -80,6 +80,7 @@ public static class SeedCorpus
                 [nameof(FuzzTargets.PublicKeyGm)] = KeySeeds(gmKey),
                 [nameof(FuzzTargets.PublicKeyIntl)] = KeySeeds(intlKey),
                 [nameof(FuzzTargets.Certificate)] = CertificateSeeds(),
+                [nameof(ConsensusFuzzTargets.ConsensusMessage)] = ConsensusFuzzTargets.Seeds(block, vote, timeout, qc, tc),
             };
         }
         finally

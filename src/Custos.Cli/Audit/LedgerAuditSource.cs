@@ -103,8 +103,9 @@ internal static class LedgerAuditSource
 
         // The store's pass checked the whole journal's chain, also outside the window and against the head records.
         // The pure audit sees only the window, so its chain finding repeats that pass or, for a window that does
-        // not start at entry 0, is false (it chains the window's first entry onto the zero hash).
-        var findings = input.Findings.Concat(report.Findings.Where(f => f.Kind != AuditFindingKind.BrokenJournalChain)).ToList();
+        // not start at entry 0, is false (it chains the window's first entry onto the zero hash). A certificate that
+        // serves two purposes (the head's QC also commits its parent) fails twice alike; it is one failure.
+        var findings = input.Findings.Concat(report.Findings.Where(f => f.Kind != AuditFindingKind.BrokenJournalChain)).Distinct().ToList();
         return new LedgerAuditResult(input, report, findings, Culprits(input, report));
     }
 
@@ -317,17 +318,19 @@ internal static class LedgerAuditSource
     /// <summary>
     /// One pass over the whole journal: re-walks its hash chain (reporting every broken link, each against the stored
     /// hash before it), checks its end against the journal head and the head block's record, and finds the audited
-    /// window. The commit entries tell heights: the window runs from the entry after the commit of height
-    /// <paramref name="fromHeight"/>−1 to the commit of <paramref name="toHeight"/>; a side whose commit is not in the
-    /// journal (or is not given) extends to that end of the journal.
+    /// window. The commit entries tell heights: the window runs from the entry after the last commit of a height below
+    /// <paramref name="fromHeight"/> (or from the start) to the last commit of a height up to <paramref name="toHeight"/>
+    /// (or to the end when no <paramref name="toHeight"/> is given). A journal without commit entries tells no height
+    /// and is audited whole.
     /// </summary>
     private static (ulong From, ulong To, ulong Length) ScanJournal(LedgerStore store, ulong? fromHeight, ulong? toHeight, List<AuditFinding> findings)
     {
         var journalHead = store.Journal.Head;
         var recordedAtHead = store.Head?.Journal;
         var length = journalHead.Length;
-        ulong? start = fromHeight is null or 0 ? 0UL : null;
-        ulong? end = null;
+        ulong? afterCommitsBelowFrom = null;
+        ulong? afterCommitsUpToTo = null;
+        var commitsSeen = false;
         var readable = length;
         var previous = Hash32.Zero;
         for (ulong index = 0; index < length;)
@@ -359,8 +362,9 @@ internal static class LedgerAuditSource
 
                 if (CommitHeight(entry.Payload) is { } height)
                 {
-                    if (start is null && height + 1 == fromHeight) start = entry.Index + 1;
-                    if (end is null && height == toHeight) end = entry.Index + 1;
+                    commitsSeen = true;
+                    if (height < fromHeight) afterCommitsBelowFrom = entry.Index + 1;
+                    if (height <= toHeight) afterCommitsUpToTo = entry.Index + 1;
                 }
 
                 previous = entry.Hash;
@@ -374,9 +378,10 @@ internal static class LedgerAuditSource
             findings.Add(Failure(AuditFindingKind.BrokenJournalChain, $"the journal's last entry ({length - 1}) is not the one its head records: entries were dropped from its end or altered", length - 1));
         }
 
-        var first = start ?? 0;
-        var last = Math.Min(end ?? readable, readable);
-        return first <= last ? (first, last, length) : (0, readable, length);
+        if (!commitsSeen) return (0, readable, length);
+        var first = Math.Min(afterCommitsBelowFrom ?? 0, readable);
+        var last = toHeight is null ? readable : Math.Min(afterCommitsUpToTo ?? first, readable);
+        return (first, Math.Max(first, last), length);
     }
 
     private static ulong? CommitHeight(byte[] payload)
