@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Custos.Core;
 
 namespace Custos.Node;
@@ -10,7 +9,9 @@ namespace Custos.Node;
 /// </summary>
 internal sealed class CommitFeed
 {
-    private readonly ConcurrentDictionary<Hash32, TaskCompletionSource<ulong>> _waiters = new();
+    // Waiters on one id share a completion; it is dropped when the last of them gives up (or on the commit).
+    private readonly Dictionary<Hash32, (TaskCompletionSource<ulong> Completion, int Waiters)> _waiters = [];
+    private readonly Lock _gate = new();
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _height = -1;
 
@@ -20,9 +21,15 @@ internal sealed class CommitFeed
     public void Published(ulong height, IEnumerable<Hash32> transactions)
     {
         Interlocked.Exchange(ref _height, (long)height);
-        foreach (var id in transactions)
+        lock (_gate)
         {
-            if (_waiters.TryRemove(id, out var waiter)) waiter.TrySetResult(height);
+            if (_waiters.Count > 0)
+            {
+                foreach (var id in transactions)
+                {
+                    if (_waiters.Remove(id, out var waiter)) waiter.Completion.TrySetResult(height);
+                }
+            }
         }
 
         Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -42,10 +49,16 @@ internal sealed class CommitFeed
     /// </summary>
     public async Task<bool> WaitAsync(Hash32 id, Func<bool> isCommitted, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var waiter = _waiters.GetOrAdd(id, _ => new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (isCommitted()) return true;
+        TaskCompletionSource<ulong> waiter;
+        lock (_gate)
+        {
+            waiter = _waiters.TryGetValue(id, out var entry) ? entry.Completion : new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters[id] = (waiter, entry.Waiters + 1);
+        }
+
         try
         {
+            if (isCommitted()) return true;
             await waiter.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -55,7 +68,14 @@ internal sealed class CommitFeed
         }
         finally
         {
-            if (!waiter.Task.IsCompleted) _waiters.TryRemove(new KeyValuePair<Hash32, TaskCompletionSource<ulong>>(id, waiter));
+            lock (_gate)
+            {
+                if (_waiters.TryGetValue(id, out var entry) && ReferenceEquals(entry.Completion, waiter))
+                {
+                    if (entry.Waiters <= 1) _waiters.Remove(id);
+                    else _waiters[id] = (waiter, entry.Waiters - 1);
+                }
+            }
         }
     }
 }

@@ -68,7 +68,7 @@ public sealed class NodeMetrics
     {
         var gauges = Gauges?.Invoke() ?? (0, 0, 0);
         var text = new StringBuilder();
-        var label = $"{{node=\"{node}\"}}";
+        var label = $"{{node=\"{Escape(node)}\"}}";
         void Metric(string name, string type, string help, double value)
         {
             text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
@@ -89,30 +89,43 @@ public sealed class NodeMetrics
         Metric("custos_peers_connected", "gauge", "Peers with a live link.", gauges.PeersConnected);
         Metric("custos_peers_configured", "gauge", "Configured peers.", gauges.PeersConfigured);
 
-        foreach (var peer in Peers?.Invoke() ?? [])
+        // One group per metric (HELP, TYPE, then a sample per peer), as the text format requires.
+        var peers = Peers?.Invoke() ?? [];
+        void PeerMetric(string name, string type, string help, Func<Custos.Network.PeerStatus, long> value)
         {
-            var labels = $"{{node=\"{node}\",peer=\"{peer.Name}\"}}";
-            text.Append("custos_peer_frames_sent_total").Append(labels).Append(' ').Append(peer.FramesSent.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            text.Append("custos_peer_frames_received_total").Append(labels).Append(' ').Append(peer.FramesReceived.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            text.Append("custos_peer_frames_dropped_total").Append(labels).Append(' ').Append(peer.FramesDropped.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            text.Append("custos_peer_send_queue_frames").Append(labels).Append(' ').Append(peer.SendQueueFrames.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            text.Append("custos_peer_send_queue_rejections_total").Append(labels).Append(' ').Append(peer.SendQueueRejections.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            text.Append("custos_peer_connected").Append(labels).Append(' ').Append(peer.State == Custos.Network.PeerState.Connected ? "1" : "0").Append('\n');
+            if (peers.Count == 0) return;
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+            text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+            foreach (var peer in peers)
+            {
+                text.Append(name).Append("{node=\"").Append(Escape(node)).Append("\",peer=\"").Append(Escape(peer.Name)).Append("\"} ")
+                    .Append(value(peer).ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
         }
+
+        PeerMetric("custos_peer_connected", "gauge", "1 while the link to the peer is up.", p => p.State == Custos.Network.PeerState.Connected ? 1 : 0);
+        PeerMetric("custos_peer_frames_sent_total", "counter", "Frames sent to the peer.", p => p.FramesSent);
+        PeerMetric("custos_peer_frames_received_total", "counter", "Frames received from the peer.", p => p.FramesReceived);
+        PeerMetric("custos_peer_frames_dropped_total", "counter", "Frames from the peer dropped by rate limits.", p => p.FramesDropped);
+        PeerMetric("custos_peer_send_queue_frames", "gauge", "Frames waiting to be sent to the peer.", p => p.SendQueueFrames);
+        PeerMetric("custos_peer_send_queue_rejections_total", "counter", "Frames refused because the peer's send queue was full.", p => p.SendQueueRejections);
 
         const string latency = "custos_commit_latency_ms";
         text.Append("# HELP ").Append(latency).Append(" Time from a block's timestamp to its commit on this node, for blocks with transactions.\n");
         text.Append("# TYPE ").Append(latency).Append(" histogram\n");
         for (var i = 0; i < LatencyBoundsMs.Length; i++)
         {
-            text.Append(latency).Append("_bucket{node=\"").Append(node).Append("\",le=\"").Append(LatencyBoundsMs[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
+            text.Append(latency).Append("_bucket{node=\"").Append(Escape(node)).Append("\",le=\"").Append(LatencyBoundsMs[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
                 .Append(Interlocked.Read(ref _latencyBuckets[i]).ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         var count = Interlocked.Read(ref _commitLatencyCount);
-        text.Append(latency).Append("_bucket{node=\"").Append(node).Append("\",le=\"+Inf\"} ").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        text.Append(latency).Append("_bucket{node=\"").Append(Escape(node)).Append("\",le=\"+Inf\"} ").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
         text.Append(latency).Append("_sum").Append(label).Append(' ').Append(Interlocked.Read(ref _commitLatencyMsSum).ToString(CultureInfo.InvariantCulture)).Append('\n');
         text.Append(latency).Append("_count").Append(label).Append(' ').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
         return text.ToString();
     }
+
+    /// <summary>Label values escape backslash, double quote and newline (Prometheus text format).</summary>
+    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }

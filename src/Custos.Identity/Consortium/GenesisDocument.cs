@@ -66,6 +66,16 @@ public sealed record GenesisDocument
         }
 
         if (document is null) throw new CustosException(ErrorCode.Malformed, "genesis is empty");
+
+        // JSON null satisfies `required`; every list and object below must be present.
+        if (document.ChainId is null || document.CryptoSuite is null || document.Organisations is null || document.Validators is null
+            || document.Observers is null || document.Accounts is null || document.Parameters is null
+            || document.Organisations.Any(o => o is null) || document.Validators.Any(v => v is null) || document.Observers.Any(v => v is null)
+            || document.Accounts.Any(a => a is null))
+        {
+            throw new CustosException(ErrorCode.Malformed, "genesis has a null where a value, list or object is required");
+        }
+
         document.Check();
         return document;
     }
