@@ -148,6 +148,14 @@ internal sealed class PeerRelay : IAsyncDisposable
         switch (frame.Kind)
         {
             case FrameKind.Consensus:
+                // Undecodable bytes can only come from a broken or hostile peer (NET-4); signatures and rules are the
+                // engine's to judge, and a message that is merely stale must not cost its sender anything.
+                if (!ConsensusMessages.TryDecode(frame.Payload.Span, out _, out var malformed))
+                {
+                    Misbehaved(frame.Peer, $"consensus message: {malformed.Message}");
+                    break;
+                }
+
                 _host.Post(new EngineInput(new MessageReceived(from, frame.Payload)));
                 break;
             case FrameKind.TransactionBatch:
