@@ -36,6 +36,12 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     private readonly Dictionary<Hash32, StoredBatch> _batches = [];
     private readonly SortedDictionary<long, Hash32> _proposable = [];
     private readonly Dictionary<Hash32, long> _arrival = [];
+
+    // Digests of batches already committed, so that a late copy (a broadcast still in flight, a peer's retry) is not
+    // taken in and proposed again. Bounded: the oldest are forgotten first.
+    private readonly HashSet<Hash32> _committed = [];
+    private readonly Queue<Hash32> _committedOrder = new();
+    private const int CommittedRememberedMax = 100_000;
     private long _sequence;
     private ulong _ownSequence;
 
@@ -130,7 +136,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     {
         lock (_gate)
         {
-            if (_batches.ContainsKey(stored.Digest)) return;
+            if (_batches.ContainsKey(stored.Digest) || _committed.Contains(stored.Digest)) return;
             if (_batches.Count >= _limits.UncommittedBatchesMax && _proposable.Count > 0)
             {
                 // Drop the oldest: if it is ever proposed, it can be fetched again.
@@ -187,12 +193,37 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     {
         lock (_gate)
         {
-            foreach (var digest in digests)
-            {
-                if (_arrival.Remove(digest, out var arrival)) _proposable.Remove(arrival);
-                _batches.Remove(digest);
-            }
+            foreach (var digest in digests) ForgetCommitted(digest);
         }
+    }
+
+    /// <summary>
+    /// Forgets every batch holding a transaction that a committed block included, for blocks whose batches are not
+    /// known (a block fetched by catch-up, or a proposal sent whole): such batches must not be proposed again.
+    /// </summary>
+    public void OnTransactionsCommitted(IReadOnlySet<Hash32> ids)
+    {
+        if (ids.Count == 0) return;
+        lock (_gate)
+        {
+            var spent = _batches.Values.Where(b => b.Ids.Any(ids.Contains)).Select(b => b.Digest).ToList();
+            foreach (var digest in spent) ForgetCommitted(digest);
+        }
+    }
+
+    /// <summary>Whether a batch with this digest was committed (as far as this store remembers).</summary>
+    public bool WasCommitted(Hash32 digest)
+    {
+        lock (_gate) return _committed.Contains(digest);
+    }
+
+    private void ForgetCommitted(Hash32 digest)
+    {
+        if (_arrival.Remove(digest, out var arrival)) _proposable.Remove(arrival);
+        _batches.Remove(digest);
+        if (!_committed.Add(digest)) return;
+        _committedOrder.Enqueue(digest);
+        while (_committedOrder.Count > CommittedRememberedMax) _committed.Remove(_committedOrder.Dequeue());
     }
 
     /// <summary>Encodes the payload a proposal carries: the digests in order.</summary>

@@ -245,6 +245,7 @@ internal sealed class ConsensusHost : IDisposable
 
         var ids = receipts.Select(r => new Hash32(r.TransactionId.Span)).ToList();
         if (_execution.TryGetBatches(block.Hash, out var digests)) _batches.OnCommitted(digests);
+        else if (ids.Count > 0) _batches.OnTransactionsCommitted(ids.ToHashSet());
         _execution.OnCommitted(block);
         _pool.OnCommitted(ids, block.Height);
         _feed.Published(block.Height, ids);

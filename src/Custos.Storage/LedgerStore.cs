@@ -223,8 +223,23 @@ public sealed partial class LedgerStore : IDisposable
                 var newHead = new StoreHead(height, blockHash, delta.Root, journal.Head);
                 batch.Put(StorageLayout.HeadKey, EncodeHead(newHead), _db[StorageLayout.MetaFamily]);
 
-                _db.Write(batch, sync: true);
+                // The new nodes go into the node cache on another core while this one waits for the disk. The cache
+                // is keyed by version and nothing reads this version before it is persisted, so caching early is
+                // invisible; should the write fail, the cache is emptied rather than left holding nodes of a
+                // version that is not on disk.
+                var caching = Task.Run(() => State.Cache.AddAll(delta.Nodes));
+                try
+                {
+                    _db.Write(batch, sync: true);
+                }
+                catch
+                {
+                    caching.Wait();
+                    State.Cache.Clear();
+                    throw;
+                }
 
+                caching.Wait();
                 journal.Complete();
                 State.OnPersisted(delta);
                 Volatile.Write(ref _head, newHead);
@@ -353,10 +368,9 @@ public sealed partial class LedgerStore : IDisposable
         {
             var id = block.Transactions[i].ComputeId(Suite);
             var key = StorageLayout.TransactionPositionKey(id);
-            if (!seen.Add(id) || _db.Get(StorageLayout.TransactionsFamily, key) is not null)
-            {
-                throw new CustosException(ErrorCode.DuplicateTransaction, $"transaction {id.ToShortString()} in block {height} is already stored");
-            }
+            // A repeated transaction is part of the block (execution gave it a DUPLICATE_TRANSACTION receipt); the index
+            // keeps where it first appeared, which is where it took effect.
+            if (!seen.Add(id) || _db.Get(StorageLayout.TransactionsFamily, key) is not null) continue;
 
             BinaryPrimitives.WriteUInt64BigEndian(position, height);
             BinaryPrimitives.WriteUInt32BigEndian(position[8..], (uint)i);

@@ -25,7 +25,7 @@ public static class StorageDomains
     public static ReadOnlySpan<byte> StateEmpty => "custos/v1/state_empty\0"u8;
 
     /// <summary>Journal entry hash: H(this ‖ previous entry hash ‖ index (u64 BE) ‖ payload).</summary>
-    public static ReadOnlySpan<byte> JournalEntry => "custos/v1/journal_entry\0"u8;
+    public static ReadOnlySpan<byte> JournalEntry => "custos/v1/consensus_journal\0"u8;
 
     /// <summary>Safety record checksum: H(this ‖ record).</summary>
     public static ReadOnlySpan<byte> SafetyRecord => "custos/v1/safety_record\0"u8;

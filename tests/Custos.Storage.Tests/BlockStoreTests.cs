@@ -94,7 +94,7 @@ public sealed class BlockStoreTests
     }
 
     [Fact]
-    public void Transaction_already_stored_is_refused_as_duplicate()
+    public void Transaction_repeated_in_a_later_block_is_stored_with_it_and_keeps_its_first_location()
     {
         using var ledger = new TestLedger();
         ledger.Persist();
@@ -107,8 +107,14 @@ public sealed class BlockStoreTests
         header.TransactionRoot = MerkleRoot.Compute(ledger.Suite, [first.Transactions[1].ComputeId(ledger.Suite)]).ToByteString();
         wire.Header = header.ToByteString();
         Assert.True(Decoders.TryDecodeBlock(wire.ToByteArray(), out var decoded, out _));
-        var error = Assert.Throws<CustosException>(() => ledger.Store.Persist(new BlockPersist { Block = decoded }));
-        Assert.Equal(ErrorCode.DuplicateTransaction, error.Code);
+
+        // Consensus ordered it again; execution gave it a DUPLICATE_TRANSACTION receipt. Storage keeps the block whole
+        // and the index keeps the place where the transaction took effect.
+        var result = ledger.Store.Persist(new BlockPersist { Block = decoded });
+        Assert.Equal(first.Transactions.Count + 0u, (uint)ledger.Store.ReadBlock(result.Height - 1)!.Block.Transactions.Count);
+        Assert.Single(ledger.Store.ReadBlock(result.Height)!.Block.Transactions);
+        var location = ledger.Store.FindTransaction(first.Transactions[1].ComputeId(ledger.Suite));
+        Assert.Equal(new TransactionLocation(result.Height - 1, 1), location);
     }
 
     [Fact]

@@ -110,6 +110,6 @@ public sealed class ConsensusJournalTests
     {
         var indexBytes = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(indexBytes, index);
-        return hash.Hash([.. "custos/v1/journal_entry\0"u8, .. previous.ToArray(), .. indexBytes, .. payload]);
+        return hash.Hash([.. "custos/v1/consensus_journal\0"u8, .. previous.ToArray(), .. indexBytes, .. payload]);
     }
 }

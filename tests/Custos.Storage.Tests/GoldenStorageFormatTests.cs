@@ -95,7 +95,7 @@ public sealed class GoldenStorageFormatTests
     {
         Assert.Equal(
             ["custos/v1/state_key\0", "custos/v1/state_value\0", "custos/v1/state_leaf\0", "custos/v1/state_node\0", "custos/v1/state_empty\0",
-             "custos/v1/journal_entry\0", "custos/v1/safety_record\0"],
+             "custos/v1/consensus_journal\0", "custos/v1/safety_record\0"],
             StorageDomains.All);
         var signing = Enum.GetValues<Core.Wire.ObjectType>().Where(t => t != Core.Wire.ObjectType.Unspecified).Select(t => Ascii(SigningDomain.Prefix(t))).ToList();
         Assert.Empty(StorageDomains.All.Intersect(signing));
@@ -108,11 +108,7 @@ public sealed class GoldenStorageFormatTests
         using var hasher = new StateHasher(CryptoSuites.Gm);
         var keyHash = new Hash32(Enumerable.Repeat((byte)0xa0, 32).ToArray());
         var valueHash = new Hash32(Enumerable.Repeat((byte)0xb0, 32).ToArray());
-        Span<Hash32> hashes = stackalloc Hash32[16];
-        Span<ulong> versions = stackalloc ulong[16];
-        Span<Hash32> keyHashes = stackalloc Hash32[16];
-        Span<Hash32> valueHashes = stackalloc Hash32[16];
-        var children = new ChildrenBuilder(hashes, versions, keyHashes, valueHashes);
+        var children = new ChildrenBuilder(stackalloc byte[ChildrenBuilder.BufferBytes]);
         children.AddInternal(1, new Hash32(Enumerable.Repeat((byte)0x11, 32).ToArray()), 3);
         children.AddLeaf(10, LeafRef.Create(hasher, keyHash, valueHash, 200));
         var node = children.Build(hasher);

@@ -133,9 +133,12 @@ internal sealed class NodeProcess
     /// <summary>How to run this same `custos` again with other arguments (through `dotnet custos.dll` or the apphost).</summary>
     public static ProcessStartInfo CommandOf(IEnumerable<string> arguments)
     {
-        var host = Environment.ProcessPath ?? "dotnet";
-        var start = new ProcessStartInfo(host);
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
+        // The same `custos`, whoever runs this: its apphost when that is the running program, else `dotnet custos.dll`
+        // (a test host or `dotnet custos.dll` itself).
+        var host = Environment.ProcessPath;
+        var runningCustos = host is not null && Path.GetFileNameWithoutExtension(host) == "custos";
+        var start = new ProcessStartInfo(runningCustos ? host! : "dotnet");
+        if (!runningCustos) start.ArgumentList.Add(typeof(NodeProcess).Assembly.Location);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         return start;
     }

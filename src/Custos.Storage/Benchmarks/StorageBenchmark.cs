@@ -51,6 +51,18 @@ public sealed record StorageBenchmarkReport(
 {
     /// <summary>Authenticated state updates per second ÷ raw RocksDB puts per second, in the update phase.</summary>
     public double Ratio => UpdateAuthenticatedPerSecond / UpdateRawPerSecond;
+
+    /// <summary>CPU time of the whole process (every thread) while the ledger staged and persisted a block.</summary>
+    public double UpdateCpuMillisecondsPerBlock { get; init; }
+
+    /// <summary>CPU time of the whole process while the raw baseline wrote a batch.</summary>
+    public double RawCpuMillisecondsPerBatch { get; init; }
+
+    /// <summary>Garbage-collection pauses per block of the update phase (both sides; nearly all of it the ledger's).</summary>
+    public double GcPauseMillisecondsPerBlock { get; init; }
+
+    /// <summary>Tree nodes the ledger had to read from RocksDB per block, because the node cache did not hold them.</summary>
+    public double NodesReadFromDiskPerBlock { get; init; }
 }
 
 /// <summary>
@@ -92,13 +104,9 @@ public static class StorageBenchmark
     {
         var suite = CryptoSuites.Get(options.Suite);
         var random = new Random((int)options.Seed);
-        var keys = new byte[options.Keys][];
-        for (long i = 0; i < keys.Length; i++)
-        {
-            keys[i] = new byte[options.KeyBytes];
-            random.NextBytes(keys[i]);
-            BitConverter.TryWriteBytes(keys[i], i); // distinct whatever the random bytes
-        }
+        // Keys are derived from their index when needed rather than held: a million small arrays would make every
+        // full garbage collection of the run trace them, a cost of the harness rather than of either store.
+        byte[] KeyOf(long index) => BenchmarkKey(options.Seed, index, options.KeyBytes);
 
         var chain = new SyntheticChain("custos-bench", options.Suite, suite);
         using var ledger = LedgerStore.Create(Path.Combine(root, "ledger"), chain.Identity);
@@ -114,7 +122,7 @@ public static class StorageBenchmark
         for (var b = 0; b < loadBlocks; b++)
         {
             var writes = new StateWrite[perBlock];
-            for (var i = 0; i < perBlock; i++) writes[i] = StateWrite.Put(keys[(long)b * perBlock + i], RandomValue(random, options.ValueBytes));
+            for (var i = 0; i < perBlock; i++) writes[i] = StateWrite.Put(KeyOf((long)b * perBlock + i), RandomValue(random, options.ValueBytes));
             parent = PersistBlock(ledger, chain, parent, writes, ledgerTime, out _, out _);
             rawTime.Start();
             raw.Write(writes);
@@ -127,34 +135,42 @@ public static class StorageBenchmark
         var loadAuthenticated = loadedKeys / ledgerTime.Elapsed.TotalSeconds;
         var loadRaw = loadedKeys / rawTime.Elapsed.TotalSeconds;
 
-        // Updates: random existing keys, distinct within a block.
+        // Updates: random existing keys, distinct within a block. Besides wall time, the process's CPU time is taken
+        // around each side: on a busy machine it shows what each side costs whatever share of the cores it got.
         ledgerTime.Reset();
         rawTime.Reset();
         var stageTime = new Stopwatch();
         var persistTime = new Stopwatch();
+        TimeSpan ledgerCpu = default, rawCpu = default;
+        var pausedBefore = GC.GetTotalPauseDuration();
+        var readsBefore = ledger.State.NodesReadFromDisk;
         long nodes = 0, nodeBytes = 0;
         var loaded = (long)loadBlocks * perBlock;
         for (var b = 0; b < options.UpdateBlocks; b++)
         {
-            var writes = RandomUpdates(random, keys, loaded, perBlock, options.ValueBytes);
-            parent = PersistBlock(ledger, chain, parent, writes, ledgerTime, out var stage, out var delta, stageTime, persistTime);
-            nodes += delta.NodeCount;
-            nodeBytes += delta.Nodes.Sum(n => (long)NodeCodec.EncodedLength(n.Value, n.Key.Version) + n.Key.EncodedLength)
-                + delta.Values.Sum(v => (long)NodeCodec.ValueRecordLength(v.Key, v.Value!) + NodeCodec.ValueKeyLength);
-            nodes += delta.ValueCount;
+            var writes = RandomUpdates(random, KeyOf, loaded, perBlock, options.ValueBytes);
+            var cpu = Environment.CpuUsage.TotalTime;
+            parent = PersistBlock(ledger, chain, parent, writes, ledgerTime, out _, out var delta, stageTime, persistTime);
+            ledgerCpu += Environment.CpuUsage.TotalTime - cpu;
+            nodes += delta.NodeCount + delta.ValueCount;
+            foreach (var (key, node) in delta.Nodes) nodeBytes += NodeCodec.EncodedLength(node, key.Version) + key.EncodedLength;
+            foreach (var value in delta.Values) nodeBytes += NodeCodec.ValueRecordLength(value.Key, value.Value!) + NodeCodec.ValueKeyLength;
+            cpu = Environment.CpuUsage.TotalTime;
             rawTime.Start();
             raw.Write(writes);
             rawTime.Stop();
+            rawCpu += Environment.CpuUsage.TotalTime - cpu;
             progress.Write($"\r  updating: block {b + 1} of {options.UpdateBlocks}");
         }
 
         progress.WriteLine();
+        var paused = GC.GetTotalPauseDuration() - pausedBefore;
+        var nodesRead = ledger.State.NodesReadFromDisk - readsBefore;
         var updated = (double)options.UpdateBlocks * perBlock;
         var updateAuthenticated = updated / ledgerTime.Elapsed.TotalSeconds;
         var updateRaw = updated / rawTime.Elapsed.TotalSeconds;
         var rawMilliseconds = rawTime.Elapsed.TotalMilliseconds / options.UpdateBlocks;
         var hashMilliseconds = MeasureHashing(suite, options, (double)nodes / options.UpdateBlocks, perBlock);
-
 
         // Proofs at the latest version: nine in ten of present keys, one in ten of absent ones.
         var proofKeys = new byte[options.Proofs][];
@@ -162,13 +178,11 @@ public static class StorageBenchmark
         {
             if (i % 10 == 9)
             {
-                proofKeys[i] = new byte[options.KeyBytes];
-                random.NextBytes(proofKeys[i]);
-                BitConverter.TryWriteBytes(proofKeys[i], -1L - i);
+                proofKeys[i] = KeyOf(-1L - i);
             }
             else
             {
-                proofKeys[i] = keys[random.NextInt64(loaded)];
+                proofKeys[i] = KeyOf(random.NextInt64(loaded));
             }
         }
 
@@ -202,7 +216,13 @@ public static class StorageBenchmark
             (double)nodeBytes / options.UpdateBlocks,
             proofs.Length / generate.Elapsed.TotalSeconds,
             proofs.Length / verify.Elapsed.TotalSeconds,
-            proofs.Average(p => (double)p.Proof.Length));
+            proofs.Average(p => (double)p.Proof.Length))
+        {
+            UpdateCpuMillisecondsPerBlock = ledgerCpu.TotalMilliseconds / options.UpdateBlocks,
+            RawCpuMillisecondsPerBatch = rawCpu.TotalMilliseconds / options.UpdateBlocks,
+            GcPauseMillisecondsPerBlock = paused.TotalMilliseconds / options.UpdateBlocks,
+            NodesReadFromDiskPerBlock = (double)nodesRead / options.UpdateBlocks,
+        };
     }
 
     private static StoredBlock PersistBlock(LedgerStore ledger, SyntheticChain chain, StoredBlock? parent, StateWrite[] writes, Stopwatch total,
@@ -222,11 +242,35 @@ public static class StorageBenchmark
         return new StoredBlock(result.Height, result.BlockHash, block);
     }
 
-    private static StateWrite[] RandomUpdates(Random random, byte[][] keys, long loaded, int perBlock, int valueBytes)
+    private static StateWrite[] RandomUpdates(Random random, Func<long, byte[]> keyOf, long loaded, int perBlock, int valueBytes)
     {
         var chosen = new HashSet<long>();
         while (chosen.Count < perBlock) chosen.Add(random.NextInt64(loaded));
-        return chosen.Select(k => StateWrite.Put(keys[k], RandomValue(random, valueBytes))).ToArray();
+        return chosen.Select(k => StateWrite.Put(keyOf(k), RandomValue(random, valueBytes))).ToArray();
+    }
+
+    /// <summary>
+    /// Key number <paramref name="index"/> of a run: the index itself (so keys are distinct, negative ones never
+    /// loaded) followed by pseudo-random bytes from a SplitMix64 stream seeded with the run's seed and the index.
+    /// </summary>
+    private static byte[] BenchmarkKey(long seed, long index, int length)
+    {
+        var key = new byte[length];
+        BitConverter.TryWriteBytes(key, index);
+        var state = (ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)index;
+        Span<byte> word = stackalloc byte[8];
+        for (var offset = 8; offset < length; offset += 8)
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            var z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            BitConverter.TryWriteBytes(word, z);
+            word[..Math.Min(8, length - offset)].CopyTo(key.AsSpan(offset));
+        }
+
+        return key;
     }
 
     /// <summary>

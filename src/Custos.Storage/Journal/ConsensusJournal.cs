@@ -21,7 +21,7 @@ public sealed record JournalEntry(ulong Index, Hash32 Hash, byte[] Payload);
 /// An append-only, hash-chained journal of consensus messages (proposals, votes, timeouts and certificates seen),
 /// kept forever as evidence (invariant 4). Payloads are opaque: the consensus layer encodes them.
 /// <para>
-/// Entry i's hash is H(<c>custos/v1/journal_entry\0</c> ‖ hash of entry i−1 ‖ i (u64 BE) ‖ payload), with a zero hash
+/// Entry i's hash is H(<c>custos/v1/consensus_journal\0</c> ‖ hash of entry i−1 ‖ i (u64 BE) ‖ payload), with a zero hash
 /// before entry 0, so the last hash commits to the whole history and <see cref="Verify"/> finds the first entry
 /// that was altered, dropped or reordered.
 /// </para>

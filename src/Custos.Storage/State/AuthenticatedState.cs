@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Custos.Core;
 using Custos.Core.Wire;
@@ -136,25 +137,46 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         }
 
         var version = baseVersion is { } b ? b + 1 : 0;
-        var pending = Prepare(writes, version);
-        var reader = new StagedReader(this, onTopOf);
-        var unchangedPuts = new bool[pending.Length];
-        var update = new TreeUpdate(version, reader, _hash, _hashers.Value!, unchangedPuts);
-        Hash32 root;
-        if (baseVersion is { } baseAt)
+        var count = writes.Count;
+        var pending = ArrayPool<PendingWrite>.Shared.Rent(count);
+        try
         {
-            var baseKey = new NodeKey(baseAt, NibblePath.Empty);
-            root = update.Apply(reader.Load(baseKey, baseRoot), baseKey, pending, EmptyRoot);
-        }
-        else
-        {
-            root = update.Apply(null, default, pending, EmptyRoot);
-        }
+            Prepare(writes, version, pending);
+            var reader = new StagedReader(this, onTopOf);
+            var unchangedPuts = new bool[count];
+            var update = new TreeUpdate(version, reader, _hash, _hashers.Value!, unchangedPuts, count);
+            Hash32 root;
+            if (baseVersion is { } baseAt)
+            {
+                var baseKey = new NodeKey(baseAt, NibblePath.Empty);
+                root = update.Apply(reader.Load(baseKey, baseRoot), baseKey, pending, count, EmptyRoot);
+            }
+            else
+            {
+                root = update.Apply(null, default, pending, count, EmptyRoot);
+            }
 
-        var nodes = update.Written.ToArray();
-        Array.Sort(nodes, (x, y) => x.Key.CompareTo(y.Key));
-        var values = pending.Where(w => w.IsPut && !unchangedPuts[w.Index]).ToArray();
-        return new StateDelta(version, baseVersion, root, writes.Count, nodes, values, [.. update.StaleNodes], [.. update.StaleValues], onTopOf, this);
+            var valueCount = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (pending[i].IsPut && !unchangedPuts[pending[i].Index]) valueCount++;
+            }
+
+            var values = new PendingWrite[valueCount];
+            valueCount = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (pending[i].IsPut && !unchangedPuts[pending[i].Index]) values[valueCount++] = pending[i];
+            }
+
+            var result = new StateDelta(version, baseVersion, root, count, update.WrittenNodes(), values, update.StaleNodeKeys(), update.StaleValueKeys(), onTopOf, this);
+            return result;
+        }
+        finally
+        {
+            // Pending writes hold the callers' keys and values: cleared so that the pool does not keep them alive.
+            ArrayPool<PendingWrite>.Shared.Return(pending, clearArray: true);
+        }
     }
 
     /// <summary>
@@ -182,9 +204,12 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
 
     TreeNode INodeReader.Load(in NodeKey key, in Hash32 expectedHash) => Load(key, expectedHash);
 
-    internal TreeNode Load(in NodeKey key, in Hash32 expectedHash, bool useCache = true)
+    TreeNode INodeReader.Load(in NodeKey key, in Hash32 expectedHash, byte[] scratch) => Load(key, expectedHash, useCache: true, scratch);
+
+    internal TreeNode Load(in NodeKey key, in Hash32 expectedHash, bool useCache = true, byte[]? scratch = null)
     {
-        if (useCache && _cache.TryGet(key, out var cached))
+        TreeNode? cached = null;
+        if (useCache && (scratch is null ? _cache.TryGet(key, out cached) : _cache.TryGet(key, scratch, out cached)))
         {
             if (cached.Hash != expectedHash)
             {
@@ -209,11 +234,12 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         return node;
     }
 
-    /// <summary>Called by the store once a delta's batch is on disk.</summary>
+    /// <summary>
+    /// Called by the store once a delta's batch is on disk and its nodes are in the cache (the next version builds on
+    /// them; each replaced its predecessor at the same position).
+    /// </summary>
     internal void OnPersisted(StateDelta delta)
     {
-        // The next version builds on these; each replaces its predecessor at the same position in the cache.
-        foreach (var (key, node) in delta.Nodes) _cache.Add(key, node);
         delta.IsPersisted = true;
         delta.Parent = null;
         var versions = Volatile.Read(ref _versions);
@@ -393,10 +419,11 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         }
     }
 
-    private PendingWrite[] Prepare(IReadOnlyList<StateWrite> writes, ulong version)
+    /// <summary>Checks and hashes the writes into the first <c>writes.Count</c> entries of <paramref name="pending"/>, sorted by key hash.</summary>
+    private void Prepare(IReadOnlyList<StateWrite> writes, ulong version, PendingWrite[] pending)
     {
-        var pending = new PendingWrite[writes.Count];
-        for (var i = 0; i < writes.Count; i++)
+        var count = writes.Count;
+        for (var i = 0; i < count; i++)
         {
             CheckKey(writes[i].Key);
             if (writes[i].Value is { Length: > StorageLimits.StateValueSizeBytesMax } value)
@@ -406,28 +433,40 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         }
 
         // Hashing keys and values is a large part of a version's work; spread it over the cores.
-        if (writes.Count >= 64)
+        if (count >= 64)
         {
-            Parallel.For(0, writes.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i => pending[i] = PrepareOne(i, writes[i], version, _hashers.Value!));
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                () => _hashers.Value!,
+                (i, _, hasher) =>
+                {
+                    pending[i] = PrepareOne(i, writes[i], version, hasher);
+                    return hasher;
+                },
+                _ => { });
         }
         else
         {
-            for (var i = 0; i < writes.Count; i++) pending[i] = PrepareOne(i, writes[i], version, _hashers.Value!);
+            for (var i = 0; i < count; i++) pending[i] = PrepareOne(i, writes[i], version, _hashers.Value!);
         }
 
-        var order = new NibblePath[pending.Length];
-        for (var i = 0; i < order.Length; i++) order[i] = pending[i].KeyPath;
-        Array.Sort(order, pending);
-        for (var i = 1; i < pending.Length; i++)
+        var order = ArrayPool<NibblePath>.Shared.Rent(count);
+        try
+        {
+            for (var i = 0; i < count; i++) order[i] = pending[i].KeyPath;
+            order.AsSpan(0, count).Sort(pending.AsSpan(0, count));
+        }
+        finally
+        {
+            ArrayPool<NibblePath>.Shared.Return(order);
+        }
+
+        for (var i = 1; i < count; i++)
         {
             if (!pending[i].KeyPath.Equals(pending[i - 1].KeyPath)) continue;
             throw pending[i].Key.AsSpan().SequenceEqual(pending[i - 1].Key)
                 ? new CustosException(ErrorCode.InvalidField, "a key is written twice in one version")
                 : new CustosException(ErrorCode.StorageCorrupt, "two different keys with the same key hash (a hash collision)");
         }
-
-        return pending;
     }
 
     private static PendingWrite PrepareOne(int index, StateWrite write, ulong version, StateHasher hasher)
@@ -452,7 +491,9 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
     /// <summary>Reads through the staged, not yet persisted deltas before the store.</summary>
     private sealed class StagedReader(AuthenticatedState state, StateDelta? top) : INodeReader
     {
-        public TreeNode Load(in NodeKey key, in Hash32 expectedHash)
+        public TreeNode Load(in NodeKey key, in Hash32 expectedHash) => Load(key, expectedHash, null);
+
+        public TreeNode Load(in NodeKey key, in Hash32 expectedHash, byte[]? scratch)
         {
             for (var delta = top; delta is not null && !delta.IsPersisted; delta = delta.Parent)
             {
@@ -463,7 +504,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
                 }
             }
 
-            return state.Load(key, expectedHash);
+            return state.Load(key, expectedHash, useCache: true, scratch);
         }
     }
 }

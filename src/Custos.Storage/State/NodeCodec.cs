@@ -53,26 +53,30 @@ internal static class NodeCodec
                 destination[0] = InternalTag;
                 BinaryPrimitives.WriteUInt16BigEndian(destination[1..], n.ChildBitmap);
                 BinaryPrimitives.WriteUInt16BigEndian(destination[3..], n.LeafBitmap);
+
+                // Straight from the node's layout: hashes are copied as bytes, never parsed into words.
+                var data = n.Data;
+                var versionsAt = n.ChildCount * Hash32.SizeBytes;
+                var leavesAt = n.LeafOffset(0);
                 var offset = 5;
-                var child = 0;
                 var leaf = 0;
-                for (var nibble = 0; nibble < 16; nibble++)
+                var present = (uint)n.ChildBitmap;
+                for (var child = 0; child < n.ChildCount; child++)
                 {
-                    if (!n.HasChild(nibble)) continue;
-                    offset += WriteVarint(destination[offset..], nodeVersion - n.VersionAt(child));
+                    var nibble = BitOperations.TrailingZeroCount(present);
+                    present &= present - 1;
+                    var childVersion = BitConverter.ToUInt64(data[(versionsAt + child * 8)..]);
+                    offset += WriteVarint(destination[offset..], nodeVersion - childVersion);
                     if (n.IsLeaf(nibble))
                     {
-                        n.LeafKeyHashAt(leaf).CopyTo(destination.Slice(offset, Hash32.SizeBytes));
-                        n.LeafValueHashAt(leaf++).CopyTo(destination.Slice(offset + Hash32.SizeBytes, Hash32.SizeBytes));
+                        data.Slice(leavesAt + leaf++ * 2 * Hash32.SizeBytes, 2 * Hash32.SizeBytes).CopyTo(destination[offset..]);
                         offset += 2 * Hash32.SizeBytes;
                     }
                     else
                     {
-                        n.ChildHashBytes.Slice(child * Hash32.SizeBytes, Hash32.SizeBytes).CopyTo(destination[offset..]);
+                        data.Slice(child * Hash32.SizeBytes, Hash32.SizeBytes).CopyTo(destination[offset..]);
                         offset += Hash32.SizeBytes;
                     }
-
-                    child++;
                 }
 
                 return offset;
@@ -132,11 +136,7 @@ internal static class NodeCodec
                 if (count == 0 || (leafBitmap & ~childBitmap) != 0) throw Corrupt(where, "inconsistent child bitmaps");
                 if (count == 1 && leafBitmap != 0) throw Corrupt(where, "internal node whose only child is a leaf");
                 if (where.Path.Length >= NibblePath.LengthMax) throw Corrupt(where, "internal node below the deepest level");
-                Span<Hash32> hashes = stackalloc Hash32[16];
-                Span<ulong> versions = stackalloc ulong[16];
-                Span<Hash32> keyHashes = stackalloc Hash32[16];
-                Span<Hash32> valueHashes = stackalloc Hash32[16];
-                var children = new ChildrenBuilder(hashes, versions, keyHashes, valueHashes);
+                var children = new ChildrenBuilder(stackalloc byte[ChildrenBuilder.BufferBytes]);
                 var offset = 5;
                 for (var nibble = 0; nibble < 16; nibble++)
                 {

@@ -69,8 +69,8 @@ internal sealed class RootLeafNode(LeafRef leaf) : TreeNode
 /// <see cref="LeafBitmap"/> which of those are leaves. All child data sits in one array (one allocation per node,
 /// which matters to the garbage collector when the cache holds hundreds of thousands of nodes):
 /// per child in nibble order its hash (a leaf hash or an internal node's hash), then per child its version
-/// (u64, native order), then per leaf child its key hash and value hash. The data may live in a slab of the node
-/// cache, which it then keeps alive.
+/// (u64, native order), then per leaf child its key hash and value hash. The data of a staged node is a slice of its
+/// version's <see cref="NodeArena"/>, which it then keeps alive.
 /// </summary>
 internal sealed class InternalNode : TreeNode
 {
@@ -127,39 +127,38 @@ internal sealed class InternalNode : TreeNode
         return new LeafRef(LeafKeyHashAt(leaf), LeafValueHashAt(leaf), HashAt(child), VersionAt(child));
     }
 
-    public static InternalNode Create(StateHasher hasher, ushort childBitmap, ushort leafBitmap, byte[] data)
-    {
-        var count = BitOperations.PopCount(childBitmap);
-        return new InternalNode(childBitmap, leafBitmap, data, hasher.InternalHash(childBitmap, data.AsSpan(0, count * Hash32.SizeBytes)));
-    }
-
     public static int DataLength(int children, int leaves) => children * (Hash32.SizeBytes + 8) + leaves * 2 * Hash32.SizeBytes;
 
     public int ChildIndex(int nibble) => BitOperations.PopCount((uint)(ChildBitmap & ((1 << nibble) - 1)));
 
     public int LeafIndex(int nibble) => BitOperations.PopCount((uint)(LeafBitmap & ((1 << nibble) - 1)));
 
-    private int LeafOffset(int leafIndex) => ChildCount * (Hash32.SizeBytes + 8) + leafIndex * 2 * Hash32.SizeBytes;
+    public int LeafOffset(int leafIndex) => ChildCount * (Hash32.SizeBytes + 8) + leafIndex * 2 * Hash32.SizeBytes;
 }
 
-/// <summary>Collects the children of a node being built, in nibble order, then lays them out in one array.</summary>
+/// <summary>
+/// Collects the children of a node being built, in nibble order, then lays them out in one array. Works on bytes
+/// throughout: an unchanged child's hashes are copied as they are, never parsed into words and written back.
+/// </summary>
 internal ref struct ChildrenBuilder
 {
-    private readonly Span<Hash32> _hashes;
-    private readonly Span<ulong> _versions;
-    private readonly Span<Hash32> _keyHashes;
-    private readonly Span<Hash32> _valueHashes;
+    /// <summary>Stack space a builder needs: 16 child hashes, 16 versions and 16 leaves' key and value hashes.</summary>
+    public const int BufferBytes = 16 * Hash32.SizeBytes + 16 * 8 + 16 * 2 * Hash32.SizeBytes;
+
+    private readonly Span<byte> _hashes;
+    private readonly Span<byte> _versions;
+    private readonly Span<byte> _leaves;
     private int _count;
-    private int _leaves;
+    private int _leafCount;
     private ushort _childBitmap;
     private ushort _leafBitmap;
 
-    public ChildrenBuilder(Span<Hash32> hashes, Span<ulong> versions, Span<Hash32> keyHashes, Span<Hash32> valueHashes)
+    /// <param name="buffer">At least <see cref="BufferBytes"/> bytes; need not be cleared.</param>
+    public ChildrenBuilder(Span<byte> buffer)
     {
-        _hashes = hashes;
-        _versions = versions;
-        _keyHashes = keyHashes;
-        _valueHashes = valueHashes;
+        _hashes = buffer[..(16 * Hash32.SizeBytes)];
+        _versions = buffer.Slice(16 * Hash32.SizeBytes, 16 * 8);
+        _leaves = buffer.Slice(16 * Hash32.SizeBytes + 16 * 8, 16 * 2 * Hash32.SizeBytes);
     }
 
     public readonly int Count => _count;
@@ -168,48 +167,75 @@ internal ref struct ChildrenBuilder
     public void AddExisting(InternalNode node, int nibble)
     {
         var child = node.ChildIndex(nibble);
-        _hashes[_count] = node.HashAt(child);
-        _versions[_count++] = node.VersionAt(child);
+        var data = node.Data;
+        data.Slice(child * Hash32.SizeBytes, Hash32.SizeBytes).CopyTo(_hashes[(_count * Hash32.SizeBytes)..]);
+        data.Slice(node.ChildCount * Hash32.SizeBytes + child * 8, 8).CopyTo(_versions[(_count * 8)..]);
+        _count++;
         _childBitmap |= (ushort)(1 << nibble);
         if (!node.IsLeaf(nibble)) return;
-        var leaf = node.LeafIndex(nibble);
-        _keyHashes[_leaves] = node.LeafKeyHashAt(leaf);
-        _valueHashes[_leaves++] = node.LeafValueHashAt(leaf);
+        data.Slice(node.LeafOffset(node.LeafIndex(nibble)), 2 * Hash32.SizeBytes).CopyTo(_leaves[(_leafCount * 2 * Hash32.SizeBytes)..]);
+        _leafCount++;
         _leafBitmap |= (ushort)(1 << nibble);
     }
 
-    public void AddInternal(int nibble, Hash32 hash, ulong version)
+    public void AddInternal(int nibble, in Hash32 hash, ulong version)
     {
-        _hashes[_count] = hash;
-        _versions[_count++] = version;
+        hash.CopyTo(_hashes[(_count * Hash32.SizeBytes)..]);
+        BitConverter.TryWriteBytes(_versions[(_count * 8)..], version);
+        _count++;
         _childBitmap |= (ushort)(1 << nibble);
     }
 
     public void AddLeaf(int nibble, in LeafRef leaf)
     {
-        _hashes[_count] = leaf.Hash;
-        _versions[_count++] = leaf.Version;
-        _keyHashes[_leaves] = leaf.KeyHash;
-        _valueHashes[_leaves++] = leaf.ValueHash;
+        leaf.Hash.CopyTo(_hashes[(_count * Hash32.SizeBytes)..]);
+        BitConverter.TryWriteBytes(_versions[(_count * 8)..], leaf.Version);
+        _count++;
+        var offset = _leafCount * 2 * Hash32.SizeBytes;
+        leaf.KeyHash.CopyTo(_leaves[offset..]);
+        leaf.ValueHash.CopyTo(_leaves[(offset + Hash32.SizeBytes)..]);
+        _leafCount++;
         _childBitmap |= (ushort)(1 << nibble);
         _leafBitmap |= (ushort)(1 << nibble);
     }
 
-    public readonly InternalNode Build(StateHasher hasher)
+    /// <summary>The node, hashed; its data in a new array, or carved from <paramref name="arena"/> when one is given.</summary>
+    public readonly InternalNode Build(StateHasher hasher, NodeArena? arena = null)
     {
-        var data = new byte[InternalNode.DataLength(_count, _leaves)];
-        var span = data.AsSpan();
-        for (var i = 0; i < _count; i++) _hashes[i].CopyTo(span.Slice(i * Hash32.SizeBytes, Hash32.SizeBytes));
-        var offset = _count * Hash32.SizeBytes;
-        for (var i = 0; i < _count; i++) BitConverter.TryWriteBytes(span.Slice(offset + i * 8, 8), _versions[i]);
-        offset += _count * 8;
-        for (var i = 0; i < _leaves; i++)
+        var length = InternalNode.DataLength(_count, _leafCount);
+        var data = arena?.Allocate(length) ?? new byte[length];
+        var span = data.Span;
+        var hashBytes = _count * Hash32.SizeBytes;
+        _hashes[..hashBytes].CopyTo(span);
+        _versions[..(_count * 8)].CopyTo(span[hashBytes..]);
+        _leaves[..(_leafCount * 2 * Hash32.SizeBytes)].CopyTo(span[(hashBytes + _count * 8)..]);
+        return new InternalNode(_childBitmap, _leafBitmap, data, hasher.InternalHash(_childBitmap, span[..hashBytes]));
+    }
+}
+
+/// <summary>
+/// Memory for the nodes one thread stages: slices of 64 KiB chunks instead of an array per node. A version writes
+/// thousands of nodes; as separate arrays each was an object for the collector to mark and copy while the version
+/// waited to be persisted, as slices they are a few chunks it copies whole. Chunks stay below the large-object
+/// threshold so that they die young with the version. Not thread-safe; never reused, so slices stay valid.
+/// </summary>
+internal sealed class NodeArena
+{
+    private const int ChunkBytes = 64 * 1024;
+
+    private byte[] _chunk = [];
+    private int _used;
+
+    public Memory<byte> Allocate(int length)
+    {
+        if (_chunk.Length - _used < length)
         {
-            _keyHashes[i].CopyTo(span.Slice(offset, Hash32.SizeBytes));
-            _valueHashes[i].CopyTo(span.Slice(offset + Hash32.SizeBytes, Hash32.SizeBytes));
-            offset += 2 * Hash32.SizeBytes;
+            _chunk = new byte[Math.Max(ChunkBytes, length)];
+            _used = 0;
         }
 
-        return InternalNode.Create(hasher, _childBitmap, _leafBitmap, data);
+        var slice = _chunk.AsMemory(_used, length);
+        _used += length;
+        return slice;
     }
 }

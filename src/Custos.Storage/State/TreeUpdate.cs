@@ -11,6 +11,13 @@ internal interface INodeReader
     /// a hash mismatch is <see cref="ErrorCode.StorageCorrupt"/>.
     /// </summary>
     TreeNode Load(in NodeKey key, in Hash32 expectedHash);
+
+    /// <summary>
+    /// Like <see cref="Load(in NodeKey, in Hash32)"/>, but a node copied from the cache may keep its data in
+    /// <paramref name="scratch"/> (<see cref="NodeCache.ScratchBytes"/> long): it is then valid only until the
+    /// caller reuses that array.
+    /// </summary>
+    TreeNode Load(in NodeKey key, in Hash32 expectedHash, byte[] scratch);
 }
 
 /// <summary>One write of a version, ready for the tree: its key's path and, for a put, its new leaf (hashes computed).</summary>
@@ -56,32 +63,114 @@ internal sealed class TreeUpdate
     private readonly IHashFunction _hash;
     private readonly StateHasher _hasher;
     private readonly bool[] _unchangedPuts;
+    private readonly NodeArena _arena = new();
     private PendingWrite[] _all = [];
 
-    public TreeUpdate(ulong version, INodeReader reader, IHashFunction hash, StateHasher hasher, bool[] unchangedPuts)
+    /// <summary>One scratch array per depth for nodes read from the cache: a node is needed only until its subtree is done.</summary>
+    private readonly byte[]?[] _scratch = new byte[]?[NibblePath.LengthMax + 1];
+
+    /// <summary>The updates of the root's subtrees when the root fanned out, in nibble order.</summary>
+    private TreeUpdate?[] _parts = [];
+
+    /// <param name="expectedWrites">Writes this instance will apply, to size its lists: a version writes about two
+    /// nodes per write in a large tree, and growing lists of that size by doubling would churn the large-object heap.</param>
+    public TreeUpdate(ulong version, INodeReader reader, IHashFunction hash, StateHasher hasher, bool[] unchangedPuts, int expectedWrites = 0)
     {
         _version = version;
         _reader = reader;
         _hash = hash;
         _hasher = hasher;
         _unchangedPuts = unchangedPuts;
+        Written = new List<KeyValuePair<NodeKey, TreeNode>>(3 * expectedWrites);
+        StaleNodes = new List<NodeKey>(3 * expectedWrites);
+        StaleValues = new List<(ulong Version, Hash32 KeyHash)>(expectedWrites);
     }
 
-    public List<KeyValuePair<NodeKey, TreeNode>> Written { get; } = [];
+    /// <summary>Nodes this instance wrote (those of its parts are not included: see <see cref="WrittenNodes"/>).</summary>
+    public List<KeyValuePair<NodeKey, TreeNode>> Written { get; }
 
-    public List<NodeKey> StaleNodes { get; } = [];
+    public List<NodeKey> StaleNodes { get; }
 
-    public List<(ulong Version, Hash32 KeyHash)> StaleValues { get; } = [];
+    public List<(ulong Version, Hash32 KeyHash)> StaleValues { get; }
 
     /// <summary>
-    /// Applies <paramref name="writes"/> (sorted by key hash, one per key) to the tree whose root node is
+    /// Every node the update wrote, sorted by node key. All are of one version, so that is by path length, then by
+    /// nibbles; nodes of one length are written in nibble order (children are visited in order, and the parts
+    /// follow the root's nibbles), so a stable counting sort by length sorts them without comparing keys.
+    /// </summary>
+    public KeyValuePair<NodeKey, TreeNode>[] WrittenNodes()
+    {
+        Span<int> starts = stackalloc int[NibblePath.LengthMax + 2];
+        starts.Clear();
+        var total = 0;
+        foreach (var update in Updates())
+        {
+            foreach (var (key, _) in update.Written) starts[key.Path.Length + 1]++;
+            total += update.Written.Count;
+        }
+
+        for (var length = 0; length <= NibblePath.LengthMax; length++) starts[length + 1] += starts[length];
+        var sorted = new KeyValuePair<NodeKey, TreeNode>[total];
+        foreach (var update in Updates())
+        {
+            foreach (var written in update.Written) sorted[starts[written.Key.Path.Length]++] = written;
+        }
+
+        for (var i = 1; i < sorted.Length; i++)
+        {
+            if (sorted[i - 1].Key.CompareTo(sorted[i].Key) < 0) continue;
+
+            // Never expected; the order only makes RocksDB's inserts cheaper, so fall back rather than fail.
+            Array.Sort(sorted, (x, y) => x.Key.CompareTo(y.Key));
+            break;
+        }
+
+        return sorted;
+    }
+
+    /// <summary>Every node the update replaced, its parts' included.</summary>
+    public NodeKey[] StaleNodeKeys() => Gather(update => update.StaleNodes);
+
+    /// <summary>Every value record the update replaced, its parts' included.</summary>
+    public (ulong Version, Hash32 KeyHash)[] StaleValueKeys() => Gather(update => update.StaleValues);
+
+    private T[] Gather<T>(Func<TreeUpdate, List<T>> list)
+    {
+        var total = 0;
+        foreach (var update in Updates()) total += list(update).Count;
+        var all = new T[total];
+        var offset = 0;
+        foreach (var update in Updates())
+        {
+            var items = list(update);
+            items.CopyTo(all, offset);
+            offset += items.Count;
+        }
+
+        return all;
+    }
+
+    /// <summary>The parts in nibble order, then this instance (whose own nodes are the root's level).</summary>
+    private IEnumerable<TreeUpdate> Updates()
+    {
+        foreach (var part in _parts)
+        {
+            if (part is not null) yield return part;
+        }
+
+        yield return this;
+    }
+
+    /// <summary>
+    /// Applies the first <paramref name="count"/> of <paramref name="pending"/> (sorted by key hash, one per key) to the tree whose root node is
     /// <paramref name="baseRoot"/> stored at <paramref name="baseRootKey"/> (null for the first version), writes the
     /// new root node at the empty path and returns the new root hash. Puts that set a key to the value it already has
     /// are flagged in the array given at construction: they need no new value record.
     /// </summary>
-    public Hash32 Apply(TreeNode? baseRoot, NodeKey baseRootKey, PendingWrite[] writes, Hash32 emptyRoot)
+    public Hash32 Apply(TreeNode? baseRoot, NodeKey baseRootKey, PendingWrite[] pending, int count, Hash32 emptyRoot)
     {
-        _all = writes;
+        _all = pending;
+        var writes = pending.AsSpan(0, count);
         var result = baseRoot switch
         {
             null or NullNode => BuildFromPuts(writes),
@@ -211,11 +300,7 @@ internal sealed class TreeUpdate
             if (single.Kind == SubtreeKind.Unchanged && node.IsLeaf(only)) return Subtree.OfLeaf(node.Leaf(only));
         }
 
-        Span<Hash32> hashes = stackalloc Hash32[16];
-        Span<ulong> versions = stackalloc ulong[16];
-        Span<Hash32> keyHashes = stackalloc Hash32[16];
-        Span<Hash32> valueHashes = stackalloc Hash32[16];
-        var children = new ChildrenBuilder(hashes, versions, keyHashes, valueHashes);
+        var children = new ChildrenBuilder(stackalloc byte[ChildrenBuilder.BufferBytes]);
         for (var nibble = 0; nibble < 16; nibble++)
         {
             var result = results[nibble];
@@ -247,7 +332,8 @@ internal sealed class TreeUpdate
 
         if (node.IsLeaf(nibble)) return UpdateLeaf(node.Leaf(nibble), childPath, depth + 1, range);
         var childKey = new NodeKey(node.ChildVersion(nibble), childPath);
-        if (_reader.Load(childKey, node.ChildHash(nibble)) is not InternalNode child)
+        var scratch = _scratch[depth + 1] ??= new byte[NodeCache.ScratchBytes];
+        if (_reader.Load(childKey, node.ChildHash(nibble), scratch) is not InternalNode child)
         {
             throw new CustosException(ErrorCode.StorageCorrupt, $"state node {childKey} is not the internal node its parent records");
         }
@@ -266,17 +352,11 @@ internal sealed class TreeUpdate
         {
             if (bounds[nibble] == bounds[nibble + 1]) return;
             using var hasher = new StateHasher(_hash);
-            var part = new TreeUpdate(_version, _reader, _hash, hasher, _unchangedPuts);
+            var part = new TreeUpdate(_version, _reader, _hash, hasher, _unchangedPuts, bounds[nibble + 1] - bounds[nibble]);
             results[nibble] = part.UpdateChild(node, path, depth, nibble, all.AsSpan(bounds[nibble]..bounds[nibble + 1]));
             parts[nibble] = part;
         });
-        foreach (var part in parts)
-        {
-            if (part is null) continue;
-            Written.AddRange(part.Written);
-            StaleNodes.AddRange(part.StaleNodes);
-            StaleValues.AddRange(part.StaleValues);
-        }
+        _parts = parts;
 
         return results;
     }
@@ -291,11 +371,7 @@ internal sealed class TreeUpdate
             throw new CustosException(ErrorCode.StorageCorrupt, "two keys with the same key hash (a hash collision)");
         }
 
-        Span<Hash32> hashes = stackalloc Hash32[16];
-        Span<ulong> versions = stackalloc ulong[16];
-        Span<Hash32> keyHashes = stackalloc Hash32[16];
-        Span<Hash32> valueHashes = stackalloc Hash32[16];
-        var children = new ChildrenBuilder(hashes, versions, keyHashes, valueHashes);
+        var children = new ChildrenBuilder(stackalloc byte[ChildrenBuilder.BufferBytes]);
         var start = 0;
         while (start < leaves.Length)
         {
@@ -313,7 +389,7 @@ internal sealed class TreeUpdate
 
     private Subtree WriteInternal(NibblePath path, in ChildrenBuilder children)
     {
-        var node = children.Build(_hasher);
+        var node = children.Build(_hasher, _arena);
         Written.Add(new(new NodeKey(_version, path), node));
         return Subtree.OfInternal(node.Hash);
     }
