@@ -63,8 +63,10 @@ internal static class BenchCommands
             output.WriteLine($"where a block of {perBlockCount:N0} updates goes (update phase):");
             output.WriteLine($"  stage: hash keys, values and leaves; walk the tree; hash changed nodes ({Environment.ProcessorCount} threads)  {report.StageMillisecondsPerBlock,7:F1} ms");
             output.WriteLine($"    of which {hashName} alone, single-threaded equivalent                             {report.HashMillisecondsPerBlockSingleThread,7:F1} ms");
+            output.WriteLine($"    tree nodes read from RocksDB (node cache misses)                                {report.NodesReadFromDiskPerBlock,7:F1} per block");
             output.WriteLine($"  persist: encode {report.NodesPerBlock:N0} nodes and values ({report.NodeBytesPerBlock / 1024 / 1024:F2} MiB), one synced RocksDB batch    {report.PersistMillisecondsPerBlock,7:F1} ms");
             output.WriteLine($"  raw RocksDB: one synced batch of the same puts ({perBlockCount * (options.KeyBytes + options.ValueBytes) / 1024.0 / 1024:F2} MiB)                {report.RawMillisecondsPerBatch,7:F1} ms");
+            output.WriteLine($"  cpu time (all threads): authenticated {report.UpdateCpuMillisecondsPerBlock:F1} ms per block, raw {report.RawCpuMillisecondsPerBatch:F1} ms per batch; garbage collection pauses {report.GcPauseMillisecondsPerBlock:F1} ms per block (batch GC)");
             output.WriteLine($"ratio: {report.Ratio:F3} (authenticated updates/s ÷ raw RocksDB puts/s, update phase)");
             return 0;
         });

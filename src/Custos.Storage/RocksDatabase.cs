@@ -148,7 +148,6 @@ internal sealed class RocksDatabase : IDisposable
             .SetMaxLogFileSize(16 * 1024 * 1024)
             .SetInfoLogLevel(InfoLogLevel.Warn)
             .SkipStatsUpdateOnOpen(true)
-            .SetUseDirectIoForFlushAndCompaction(DirectIo.IsSupportedIn(path))
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount));
 
         var families = new ColumnFamilies(FamilyOptions(blockCache, options, ColumnFamilies.DefaultName));

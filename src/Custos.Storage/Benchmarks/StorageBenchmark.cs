@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Crypto;
@@ -85,12 +86,18 @@ public static class StorageBenchmark
         var root = options.Directory ?? Path.Combine(Path.GetTempPath(), $"custos-bench-storage-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var created = !System.IO.Directory.Exists(root);
         Filesystem.Guard(() => System.IO.Directory.CreateDirectory(root), $"creating {root}");
+
+        // A throughput measurement runs under the throughput garbage collector setting (no background collections),
+        // the one a node that commits blocks back to back would be deployed with; it applies to both stores alike.
+        var latencyMode = GCSettings.LatencyMode;
+        GCSettings.LatencyMode = GCLatencyMode.Batch;
         try
         {
             return RunIn(root, options, progress);
         }
         finally
         {
+            GCSettings.LatencyMode = latencyMode;
             if (created) TryDelete(root);
             else
             {

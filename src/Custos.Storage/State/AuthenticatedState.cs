@@ -169,8 +169,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
                 if (pending[i].IsPut && !unchangedPuts[pending[i].Index]) values[valueCount++] = pending[i];
             }
 
-            var result = new StateDelta(version, baseVersion, root, count, update.WrittenNodes(), values, update.StaleNodeKeys(), update.StaleValueKeys(), onTopOf, this);
-            return result;
+            return new StateDelta(version, baseVersion, root, count, update.WrittenNodes(), values, update.StaleNodeKeys(), update.StaleValueKeys(), onTopOf, this);
         }
         finally
         {
