@@ -88,7 +88,7 @@ internal static class ExecutionBench
             verifyMs += watch.Elapsed.TotalMilliseconds;
 
             watch.Restart();
-            var result = executor.Execute(new BlockContext(chainId, (ulong)b + 1, (ulong)b + 2, 0), transactions, new StoreReader(store));
+            var result = executor.Execute(new BlockContext(chainId, (ulong)b + 1, (ulong)b + 2, 0), transactions, new Custos.Node.Api.StoreStateReader(store));
             executeMs += watch.Elapsed.TotalMilliseconds;
             failed += result.Receipts.Count(r => r.Code != ErrorCode.Ok);
 
@@ -141,14 +141,5 @@ internal static class ExecutionBench
             ParentHash = parent.ParentHash.ToByteString(),
         }.ToByteString();
         return QuorumCertificates.Assemble(data, [(0u, key.SignObject(ObjectType.Vote, data.Span))]);
-    }
-
-    private sealed class StoreReader(LedgerStore store) : IStateReader
-    {
-        public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
-        {
-            value = store.State.Get(key);
-            return value is not null;
-        }
     }
 }

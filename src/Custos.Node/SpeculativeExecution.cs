@@ -55,7 +55,7 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
         _executor = executor;
         _signatures = signatures;
         _batches = batches;
-        _committed = new CommittedState(store);
+        _committed = new Api.StoreStateReader(store);
     }
 
     /// <summary>The batches of the last payload this node proposed, with its height and round.</summary>
@@ -214,15 +214,5 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
 
         executed = Execute(block);
         return executed.PostRoot;
-    }
-
-    /// <summary>Committed state at the latest persisted version, as execution reads it.</summary>
-    private sealed class CommittedState(LedgerStore store) : IStateReader
-    {
-        public bool TryGet(ReadOnlySpan<byte> key, [NotNullWhen(true)] out byte[]? value)
-        {
-            value = store.State.Get(key);
-            return value is not null;
-        }
     }
 }

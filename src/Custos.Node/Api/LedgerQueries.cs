@@ -190,7 +190,7 @@ internal sealed class LedgerQueries(
 }
 
 /// <summary>Committed state at the latest persisted version, as admission and execution read it.</summary>
-internal sealed class StoreStateReader(LedgerStore store) : IStateReader
+public sealed class StoreStateReader(LedgerStore store) : IStateReader
 {
     public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
     {
