@@ -27,6 +27,14 @@ public sealed record BlockExecutionResult(WriteSet Writes, IReadOnlyList<Receipt
 public interface ISignatureCheck
 {
     bool IsValid(Transaction transaction, Hash32 id);
+
+    /// <summary>Checks many at once; <see cref="VerificationPipeline"/> spreads them over cores.</summary>
+    bool[] AreValid(IReadOnlyList<Transaction> transactions, IReadOnlyList<Hash32> ids)
+    {
+        var results = new bool[transactions.Count];
+        for (var i = 0; i < results.Length; i++) results[i] = IsValid(transactions[i], ids[i]);
+        return results;
+    }
 }
 
 /// <summary>Verifies with the chain's suite and remembers, by transaction id, the signatures it found valid (bounded).</summary>
@@ -37,22 +45,41 @@ public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200
     // Decoding a key (point validation, and Z_A for SM2) costs about as much as verifying; senders recur.
     private readonly ConcurrentDictionary<byte[], PublicKey> _keys = new(ByteKeyComparer.Instance);
 
+    // ConcurrentDictionary.Count takes every lock of the table; under parallel verification that serialised all
+    // threads, so the bounds are kept with approximate counters instead.
+    private int _verifiedAdded;
+    private int _keysAdded;
+
     public bool IsValid(Transaction transaction, Hash32 id)
     {
         if (_verified.TryGetValue(id, out var signature) && signature.AsSpan().SequenceEqual(transaction.Signature.Span)) return true;
-        var encodedKey = transaction.PublicKey.ToArray();
-        if (!_keys.TryGetValue(encodedKey, out var key))
+        var key = KeyOf(transaction.PublicKey);
+        if (key is null || !suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
+
+        // A crude bound: clearing all is cheap and only costs re-verification.
+        if (Interlocked.Increment(ref _verifiedAdded) > cacheEntriesMax)
         {
-            if (!suite.TryDecodePublicKey(encodedKey, out key, out _)) return false;
-            if (_keys.Count >= keyCacheEntriesMax) _keys.Clear();
-            _keys[encodedKey] = key;
+            _verified.Clear();
+            Interlocked.Exchange(ref _verifiedAdded, 0);
         }
 
-        if (!suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
-        // A crude bound: clearing all is cheap and only costs re-verification.
-        if (_verified.Count >= cacheEntriesMax) _verified.Clear();
         _verified[id] = transaction.Signature.ToArray();
         return true;
+    }
+
+    private PublicKey? KeyOf(ReadOnlyMemory<byte> encoded)
+    {
+        var bytes = encoded.ToArray();
+        if (_keys.TryGetValue(bytes, out var key)) return key;
+        if (!suite.TryDecodePublicKey(bytes, out key, out _)) return null;
+        if (Interlocked.Increment(ref _keysAdded) > keyCacheEntriesMax)
+        {
+            _keys.Clear();
+            Interlocked.Exchange(ref _keysAdded, 0);
+        }
+
+        _keys[bytes] = key;
+        return key;
     }
 }
 
@@ -85,11 +112,21 @@ public sealed class BlockExecutor
 
     public static byte[] SeenKey(Hash32 id) => StateKeys.For(LedgerNamespace, "seen/", id);
 
-    public static byte[] ExpiringKey(ulong height)
+    /// <summary>The heights of the blocks that hold transactions expiring at <paramref name="expiry"/> (8 bytes each).</summary>
+    public static byte[] ExpiringKey(ulong expiry)
     {
         var key = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(key, height);
+        BinaryPrimitives.WriteUInt64BigEndian(key, expiry);
         return StateKeys.For(LedgerNamespace, [.. "expiring/"u8, .. key]);
+    }
+
+    /// <summary>The ids of the transactions of block <paramref name="height"/> that expire at <paramref name="expiry"/>.</summary>
+    public static byte[] ExpiringInBlockKey(ulong expiry, ulong height)
+    {
+        var key = new byte[16];
+        BinaryPrimitives.WriteUInt64BigEndian(key, expiry);
+        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(8), height);
+        return StateKeys.For(LedgerNamespace, [.. "expiring-in/"u8, .. key]);
     }
 
     public BlockExecutionResult Execute(BlockContext block, IReadOnlyList<Transaction> transactions, IStateReader committed)
@@ -103,14 +140,20 @@ public sealed class BlockExecutor
             receipts.Add(ExecuteOne(block, (uint)i, transactions[i], state, expiring));
         }
 
-        foreach (var (height, ids) in expiring.OrderBy(p => p.Key))
+        // Replay records are indexed per block, so that a block writes only its own ids: one list per expiry that
+        // every block appended to grew with the chain and was rewritten (and rehashed) by each block.
+        foreach (var (expiry, ids) in expiring.OrderBy(p => p.Key))
         {
-            var key = ExpiringKey(height);
-            var existing = state.TryGet(key, out var bytes) ? bytes : [];
-            var list = new byte[existing.Length + ids.Count * Hash32.SizeBytes];
-            existing.CopyTo(list, 0);
-            for (var j = 0; j < ids.Count; j++) ids[j].CopyTo(list.AsSpan(existing.Length + j * Hash32.SizeBytes));
-            state.Put(key, list);
+            var list = new byte[ids.Count * Hash32.SizeBytes];
+            for (var j = 0; j < ids.Count; j++) ids[j].CopyTo(list.AsSpan(j * Hash32.SizeBytes));
+            state.Put(ExpiringInBlockKey(expiry, block.Height), list);
+
+            var indexKey = ExpiringKey(expiry);
+            var existing = state.TryGet(indexKey, out var bytes) ? bytes : [];
+            var index = new byte[existing.Length + sizeof(ulong)];
+            existing.CopyTo(index, 0);
+            BinaryPrimitives.WriteUInt64BigEndian(index.AsSpan(existing.Length), block.Height);
+            state.Put(indexKey, index);
         }
 
         state.CommitTransaction();
@@ -201,14 +244,22 @@ public sealed class BlockExecutor
     private static void ForgetExpired(StateOverlay state, ulong height)
     {
         if (height == 0) return;
-        var key = ExpiringKey(height - 1);
-        if (!state.TryGet(key, out var list)) return;
-        for (var offset = 0; offset + Hash32.SizeBytes <= list.Length; offset += Hash32.SizeBytes)
+        var expiry = height - 1;
+        var indexKey = ExpiringKey(expiry);
+        if (!state.TryGet(indexKey, out var index)) return;
+        for (var at = 0; at + sizeof(ulong) <= index.Length; at += sizeof(ulong))
         {
-            state.Delete(SeenKey(new Hash32(list.AsSpan(offset, Hash32.SizeBytes))));
+            var listKey = ExpiringInBlockKey(expiry, BinaryPrimitives.ReadUInt64BigEndian(index.AsSpan(at)));
+            if (!state.TryGet(listKey, out var list)) continue;
+            for (var offset = 0; offset + Hash32.SizeBytes <= list.Length; offset += Hash32.SizeBytes)
+            {
+                state.Delete(SeenKey(new Hash32(list.AsSpan(offset, Hash32.SizeBytes))));
+            }
+
+            state.Delete(listKey);
         }
 
-        state.Delete(key);
+        state.Delete(indexKey);
         state.CommitTransaction();
     }
 }

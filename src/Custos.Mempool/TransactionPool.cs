@@ -81,14 +81,30 @@ public sealed class TransactionPool
         }
     }
 
-    /// <summary>Offers encoded transactions; signatures are verified in parallel before the pool's lock is taken.</summary>
+    /// <summary>
+    /// Offers encoded transactions: the cheap checks run first, then the signatures of those that passed are verified
+    /// together (across cores when the check is a <see cref="VerificationPipeline"/>), before the pool's lock is taken.
+    /// </summary>
     public IReadOnlyList<Admission> Admit(IReadOnlyList<ReadOnlyMemory<byte>> envelopes, AdmissionContext context)
     {
         var decoded = new (Transaction? Transaction, Hash32 Id, CustosError? Error)[envelopes.Count];
-        Parallel.For(0, envelopes.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        var unsigned = new List<int>(envelopes.Count);
+        for (var i = 0; i < envelopes.Count; i++)
         {
             decoded[i] = Check(envelopes[i].Span, context);
-        });
+            if (decoded[i].Error is null) unsigned.Add(i);
+        }
+
+        if (unsigned.Count > 0)
+        {
+            var valid = _signatures.AreValid(unsigned.Select(i => decoded[i].Transaction!).ToList(), unsigned.Select(i => decoded[i].Id).ToList());
+            for (var k = 0; k < unsigned.Count; k++)
+            {
+                if (valid[k]) continue;
+                var i = unsigned[k];
+                decoded[i] = (null, decoded[i].Id, new CustosError(ErrorCode.SignatureInvalid, "signature does not verify"));
+            }
+        }
 
         var results = new Admission[decoded.Length];
         lock (_gate)
@@ -105,6 +121,7 @@ public sealed class TransactionPool
 
     public Admission Admit(ReadOnlyMemory<byte> envelope, AdmissionContext context) => Admit([envelope], context)[0];
 
+    /// <summary>Every check but the signature's.</summary>
     private (Transaction?, Hash32, CustosError?) Check(ReadOnlySpan<byte> envelope, AdmissionContext context)
     {
         if (!Decoders.TryDecodeTransaction(envelope, out var transaction, out var error)) return (null, default, error);
@@ -116,8 +133,7 @@ public sealed class TransactionPool
             : body.ExpiryHeight > context.Height + _limits.ExpiryWindowBlocksMax
                 ? new(ErrorCode.InvalidField, $"expiry {body.ExpiryHeight} is more than {_limits.ExpiryWindowBlocksMax} blocks ahead")
             : context.State.TryGet(BlockExecutor.SeenKey(id), out _) ? new(ErrorCode.DuplicateTransaction, "transaction was already executed")
-            : CheckSender(transaction, context.State)
-            ?? (!_signatures.IsValid(transaction, id) ? new(ErrorCode.SignatureInvalid, "signature does not verify") : null);
+            : CheckSender(transaction, context.State);
         return (refusal is null ? transaction : null, id, refusal);
     }
 

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Custos.Consensus;
 using Custos.Consensus.Wire;
 using Custos.Core;
@@ -43,7 +42,13 @@ internal sealed class ConsensusHost : IDisposable
     private readonly NodeLog _log;
     private readonly TimeProvider _clock;
     private readonly ConsensusEngine _engine;
-    private readonly Channel<HostInput> _inbox = Channel.CreateBounded<HostInput>(new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    // A plain queue and an event that never spins: waiting on a channel from this dedicated thread spun before
+    // blocking on every wake-up, which with several nodes on two cores took CPU from the work itself.
+    private const int InboxMax = 100_000;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<HostInput> _inbox = new();
+    private readonly ManualResetEventSlim _inboxSignal = new(false, spinCount: 0);
+    private int _inboxCount;
+    private volatile bool _stopping;
     private readonly List<ReadOnlyMemory<byte>> _journal = [];
     private readonly List<KeyValuePair<string, ReadOnlyMemory<byte>>> _pendingConfiguration = [];
     private readonly ITimer _roundTimer;
@@ -102,11 +107,23 @@ internal sealed class ConsensusHost : IDisposable
         _thread.Start();
     }
 
-    public bool Post(HostInput input) => _inbox.Writer.TryWrite(input);
+    public bool Post(HostInput input)
+    {
+        if (_stopping || Interlocked.Increment(ref _inboxCount) > InboxMax)
+        {
+            if (!_stopping) Interlocked.Decrement(ref _inboxCount);
+            return false;
+        }
+
+        _inbox.Enqueue(input);
+        _inboxSignal.Set();
+        return true;
+    }
 
     public void Stop()
     {
-        _inbox.Writer.TryComplete();
+        _stopping = true;
+        _inboxSignal.Set();
         _thread?.Join(TimeSpan.FromSeconds(10));
     }
 
@@ -115,6 +132,7 @@ internal sealed class ConsensusHost : IDisposable
         Stop();
         _roundTimer.Dispose();
         _proposalTimer.Dispose();
+        if (_thread is null || !_thread.IsAlive) _inboxSignal.Dispose();
     }
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -124,11 +142,18 @@ internal sealed class ConsensusHost : IDisposable
         try
         {
             Carry(_engine.Start(Now));
-            var reader = _inbox.Reader;
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (!_stopping)
             {
-                while (reader.TryRead(out var input))
+                _inboxSignal.Reset();
+                if (_inbox.IsEmpty)
                 {
+                    _inboxSignal.Wait();
+                    continue;
+                }
+
+                while (!_stopping && _inbox.TryDequeue(out var input))
+                {
+                    Interlocked.Decrement(ref _inboxCount);
                     if (_haltReason is not null) continue;
                     switch (input)
                     {

@@ -55,11 +55,12 @@ public sealed class LedgerNode : IAsyncDisposable
 
     public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
     {
-        // Admission and batch verification block pool threads in Parallel loops while TLS links and Kestrel need
-        // pool threads to make progress; on a 2-core machine the default minimum (one per core) starves the links
-        // for seconds under load. Blocking work is bounded, so a higher floor is safe.
+        // Admission and batch verification block a pool thread each while the verification threads work, and TLS
+        // links and Kestrel need pool threads to make progress; on a 2-core machine the default minimum (one per
+        // core) starved the links for seconds under load. A modest floor is enough now that verification has its
+        // own threads; a large one made idle workers spin.
         ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(completionPorts, 64));
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(completionPorts, 16));
         var config = NodeConfigurationFile.Load(configPath);
         var directory = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
         string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(directory, path));
@@ -129,7 +130,8 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(new DisposableAdapter(store));
         log.Info("store-opened", ("height", store.Head?.Height ?? 0), ("directory", dataDirectory));
 
-        var signatures = new SignatureCheck(suite);
+        var signatures = new VerificationPipeline(new SignatureCheck(suite));
+        _stack.Add(new DisposableAdapter(signatures));
         var executor = new BlockExecutor(suite, BlockExecutor.StandardContracts, signatures: signatures);
         var pool = new TransactionPool(suite, chain.ChainId, signatures);
         var batches = new BatchStore(suite, chain.ChainId);

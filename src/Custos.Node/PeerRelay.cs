@@ -226,16 +226,7 @@ internal sealed class PeerRelay : IAsyncDisposable
         }
 
         if (_batches.TryGet(batch.Digest, out _)) return false;
-        var valid = true;
-        Parallel.For(0, batch.Transactions.Count, (i, state) =>
-        {
-            if (!_signatures.IsValid(batch.Transactions[i], batch.Ids[i]))
-            {
-                valid = false;
-                state.Stop();
-            }
-        });
-        if (!valid)
+        if (Array.IndexOf(_signatures.AreValid(batch.Transactions, batch.Ids), false) >= 0)
         {
             Misbehaved(peer, "batch holds a transaction whose signature does not verify");
             return false;

@@ -167,10 +167,7 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
 
         // Verify all signatures in parallel first; execution then finds each result in the cache.
         var transactions = block.Decoded.Transactions;
-        if (transactions.Count > 1)
-        {
-            Parallel.For(0, transactions.Count, i => _signatures.IsValid(transactions[i], transactions[i].ComputeId(_chain.Suite)));
-        }
+        if (transactions.Count > 1) _signatures.AreValid(transactions, transactions.Select(t => t.ComputeId(_chain.Suite)).ToList());
 
         var context = new BlockContext(block.Header.ChainId, block.Height, block.TimestampMs, block.Header.Proposer);
         var result = _executor.Execute(context, transactions, reader);

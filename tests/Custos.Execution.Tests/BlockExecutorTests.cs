@@ -91,6 +91,30 @@ public sealed class BlockExecutorTests
 
         Assert.False(ledger.TryGet(BlockExecutor.SeenKey(transfer.ComputeId(ledger.Suite)), out _));
         Assert.False(ledger.TryGet(BlockExecutor.ExpiringKey(3), out _));
+        Assert.False(ledger.TryGet(BlockExecutor.ExpiringInBlockKey(3, 1), out _));
+    }
+
+    [Fact]
+    public void Replay_records_of_one_expiry_are_kept_per_block_so_a_block_writes_only_its_own()
+    {
+        var ledger = NewLedger();
+        var first = ledger.Transfer(1, 2, 1, nonce: 1, expiry: 5);
+        var second = ledger.Transfer(1, 2, 1, nonce: 2, expiry: 5);
+
+        ledger.Execute(first);
+        var later = ledger.Execute(second);
+
+        Assert.True(ledger.TryGet(BlockExecutor.ExpiringInBlockKey(5, 1), out var firstList));
+        Assert.True(ledger.TryGet(BlockExecutor.ExpiringInBlockKey(5, 2), out var secondList));
+        Assert.Equal(first.ComputeId(ledger.Suite).ToArray(), firstList);
+        Assert.Equal(second.ComputeId(ledger.Suite).ToArray(), secondList);
+        Assert.DoesNotContain(later.Writes.Changes, c => c.Key.AsSpan().SequenceEqual(BlockExecutor.ExpiringInBlockKey(5, 1)));
+
+        while (ledger.Height < 6) ledger.Execute();
+
+        Assert.False(ledger.TryGet(BlockExecutor.SeenKey(first.ComputeId(ledger.Suite)), out _));
+        Assert.False(ledger.TryGet(BlockExecutor.SeenKey(second.ComputeId(ledger.Suite)), out _));
+        Assert.False(ledger.TryGet(BlockExecutor.ExpiringKey(5), out _));
     }
 
     [Fact]

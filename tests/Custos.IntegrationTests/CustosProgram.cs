@@ -46,6 +46,10 @@ internal static class CustosProgram
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        if (arguments.FirstOrDefault() == "node")
+        {
+            foreach (var (variable, value) in NodeProcess.ServerRuntime) start.Environment[variable] = value;
+        }
         return start;
     }
 

@@ -109,6 +109,7 @@ internal sealed class NodeProcess
     public static NodeProcess Start(string name, string configPath, NodeConfigurationFile config, string logPath)
     {
         var start = CommandOf(["node", "--config", configPath]);
+        foreach (var (variable, value) in ServerRuntime) start.Environment[variable] = value;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
@@ -129,6 +130,17 @@ internal sealed class NodeProcess
         process.BeginErrorReadLine();
         return new NodeProcess(name, process, logPath, log, config.HttpListen ?? throw new CustosException(ErrorCode.InvalidField, $"{configPath} has no httpListen"), config.ApiListen);
     }
+
+    /// <summary>
+    /// Runtime settings for a node process. A node runs for a long time, so its code is compiled fully optimised once
+    /// instead of tiered: with tiering, recompiling hot methods took a tenth of the CPU for the first minute under load
+    /// (more with four nodes on two cores), which is when devnets, tests and benches measure. docs/operations.md says
+    /// the same for nodes started by other means.
+    /// </summary>
+    public static IReadOnlyList<(string Variable, string Value)> ServerRuntime { get; } =
+    [
+        ("DOTNET_TieredCompilation", "0"),
+    ];
 
     /// <summary>How to run this same `custos` again with other arguments (through `dotnet custos.dll` or the apphost).</summary>
     public static ProcessStartInfo CommandOf(IEnumerable<string> arguments)

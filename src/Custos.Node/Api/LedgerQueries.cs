@@ -189,12 +189,38 @@ internal sealed class LedgerQueries(
     }
 }
 
-/// <summary>Committed state at the latest persisted version, as admission and execution read it.</summary>
-public sealed class StoreStateReader(LedgerStore store) : IStateReader
+/// <summary>
+/// Committed state at the latest persisted version, as admission and execution read it. Values read at the latest
+/// version are kept until the version moves: the same few accounts are read by every transaction that touches them,
+/// and each uncached read walks the state tree and reads RocksDB. Reads are pinned to the version the cache is for,
+/// so a commit in between cannot mix versions.
+/// </summary>
+public sealed class StoreStateReader(LedgerStore store, int entriesMax = 65_536) : IStateReader
 {
+    private sealed class Snapshot(ulong? version)
+    {
+        public readonly ulong? Version = version;
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<byte[], byte[]?> Values = new(ByteKeyComparer.Instance);
+        public int Added;
+    }
+
+    private Snapshot _snapshot = new(null);
+
     public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
     {
-        value = store.State.Get(key);
+        var latest = store.State.LatestVersion;
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Version != latest)
+        {
+            var fresh = new Snapshot(latest);
+            snapshot = Interlocked.CompareExchange(ref _snapshot, fresh, snapshot) == snapshot ? fresh : Volatile.Read(ref _snapshot);
+            if (snapshot.Version != latest) snapshot = fresh;
+        }
+
+        var owned = key.ToArray();
+        if (snapshot.Values.TryGetValue(owned, out value)) return value is not null;
+        value = latest is { } version ? store.State.Get(key, version) : null;
+        if (Interlocked.Increment(ref snapshot.Added) <= entriesMax) snapshot.Values.TryAdd(owned, value);
         return value is not null;
     }
 }
