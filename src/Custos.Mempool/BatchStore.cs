@@ -44,8 +44,12 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     private const int CommittedRememberedMax = 100_000;
     private long _sequence;
     private ulong _ownSequence;
+    private int _heldTransactions;
 
     public BatchLimits Limits => _limits;
+
+    /// <summary>Transactions in the batches held, which no committed block has included yet (admission's back-pressure).</summary>
+    public int HeldTransactions => Volatile.Read(ref _heldTransactions);
 
     public int Count
     {
@@ -143,10 +147,11 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
                 var oldest = _proposable.First();
                 _proposable.Remove(oldest.Key);
                 _arrival.Remove(oldest.Value);
-                _batches.Remove(oldest.Value);
+                if (_batches.Remove(oldest.Value, out var dropped)) _heldTransactions -= dropped.Transactions.Count;
             }
 
             _batches[stored.Digest] = stored;
+            _heldTransactions += stored.Transactions.Count;
             var arrival = ++_sequence;
             _arrival[stored.Digest] = arrival;
             _proposable[arrival] = stored.Digest;
@@ -220,7 +225,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     private void ForgetCommitted(Hash32 digest)
     {
         if (_arrival.Remove(digest, out var arrival)) _proposable.Remove(arrival);
-        _batches.Remove(digest);
+        if (_batches.Remove(digest, out var removed)) _heldTransactions -= removed.Transactions.Count;
         if (!_committed.Add(digest)) return;
         _committedOrder.Enqueue(digest);
         while (_committedOrder.Count > CommittedRememberedMax) _committed.Remove(_committedOrder.Dequeue());

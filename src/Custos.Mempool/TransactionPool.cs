@@ -73,6 +73,12 @@ public sealed class TransactionPool
         }
     }
 
+    /// <summary>
+    /// Transactions held elsewhere until committed (peers' batches), counted with the pool against
+    /// <see cref="MempoolLimits.TransactionsMax"/>: what a node has accepted but not yet committed is one backlog.
+    /// </summary>
+    public Func<int>? HeldElsewhere { get; init; }
+
     public int UnbatchedCount
     {
         get
@@ -87,6 +93,13 @@ public sealed class TransactionPool
     /// </summary>
     public IReadOnlyList<Admission> Admit(IReadOnlyList<ReadOnlyMemory<byte>> envelopes, AdmissionContext context)
     {
+        // Beyond the backlog nothing is decoded or verified: an overloaded node spends its cores on what it holds.
+        if (HeldElsewhere is { } held && Count + held() >= _limits.TransactionsMax)
+        {
+            var full = new CustosError(ErrorCode.MempoolFull, "the node holds as many uncommitted transactions as it may; retry later");
+            return envelopes.Select(_ => new Admission(default, full)).ToList();
+        }
+
         var decoded = new (Transaction? Transaction, Hash32 Id, CustosError? Error)[envelopes.Count];
         var unsigned = new List<int>(envelopes.Count);
         for (var i = 0; i < envelopes.Count; i++)

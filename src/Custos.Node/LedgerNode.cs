@@ -53,6 +53,13 @@ public sealed class LedgerNode : IAsyncDisposable
     /// <summary>Set when consensus stopped on a broken invariant or a storage failure; the node serves reads but orders nothing.</summary>
     public string? HaltReason => _host?.HaltReason;
 
+    /// <summary>
+    /// Uncommitted transactions a node holds (its pool and every validator's batches) before admission pushes back:
+    /// a few seconds of a small network's capacity. A longer queue only adds latency, and blocks built from it grew
+    /// until rounds timed out.
+    /// </summary>
+    public const int BacklogTransactionsMax = 20_000;
+
     public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
     {
         // Admission and batch verification block a pool thread each while the verification threads work, and TLS
@@ -133,8 +140,11 @@ public sealed class LedgerNode : IAsyncDisposable
         var signatures = new VerificationPipeline(new SignatureCheck(suite));
         _stack.Add(new DisposableAdapter(signatures));
         var executor = new BlockExecutor(suite, BlockExecutor.StandardContracts, signatures: signatures);
-        var pool = new TransactionPool(suite, chain.ChainId, signatures);
         var batches = new BatchStore(suite, chain.ChainId);
+        var pool = new TransactionPool(suite, chain.ChainId, signatures, new MempoolLimits { TransactionsMax = BacklogTransactionsMax })
+        {
+            HeldElsewhere = () => batches.HeldTransactions,
+        };
         var trust = new TrustStore(chain.Genesis.CreateValidator(), clock);
         var identity = new TlsIdentity(certificate, key);
 

@@ -94,6 +94,28 @@ public sealed class TransactionPoolTests
     }
 
     [Fact]
+    public void Transactions_held_in_batches_count_against_the_backlog_and_nothing_more_is_checked()
+    {
+        var chain = new Chain();
+        var batches = new BatchStore(chain.Suite, Chain.Id);
+        var limits = new MempoolLimits { TransactionsMax = 4 };
+        var pool = new TransactionPool(chain.Suite, Chain.Id, new SignatureCheck(chain.Suite), limits) { HeldElsewhere = () => batches.HeldTransactions };
+        var held = batches.Form(1, Enumerable.Range(0, 3).Select(i => chain.Decode(chain.Transfer(1, (ulong)i))).ToList());
+
+        var first = pool.Admit(chain.Transfer(0, 10), chain.At(1));
+        var refused = pool.Admit([chain.Transfer(0, 11), chain.Transfer(2, 12)], chain.At(1));
+        batches.OnCommitted([held.Digest]);
+        var afterCommit = pool.Admit(chain.Transfer(0, 13), chain.At(1));
+
+        Assert.Equal(3, held.Transactions.Count);
+        Assert.True(first.Admitted);
+        Assert.All(refused, a => Assert.Equal(ErrorCode.MempoolFull, a.Error?.Code));
+        Assert.True(afterCommit.Admitted, afterCommit.Error?.ToString());
+        Assert.Equal(0, batches.HeldTransactions);
+        Assert.Equal(2, pool.Count);
+    }
+
+    [Fact]
     public void Committed_and_expired_transactions_leave_the_pool()
     {
         var chain = new Chain();
