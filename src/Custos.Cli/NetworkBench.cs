@@ -181,6 +181,7 @@ internal static class NetworkBench
         var cpuPerTransaction = committedInWindow == 0 ? double.NaN : (cpuAfter - cpuBefore).TotalSeconds / committedInWindow;
         var cores = Environment.ProcessorCount;
         var efficiency = tps * validators / (cores * verifyPerCore);
+        output.WriteLine($"transport: gRPC over {clients[0].Session ?? "an unknown session"} for clients; nodes use the same stack between them");
         output.WriteLine($"offered: {offered} tx/s open-loop to {clients.Count} validators; refused at admission: {Interlocked.Read(ref refused)}");
         output.WriteLine($"committed: {tps:0} TPS over {windowMs / 1000.0:0.0} s ({committedInWindow} transactions)");
         output.WriteLine($"latency: p50 {Percentile(0.50):0} ms, p99 {Percentile(0.99):0} ms (submit to commit seen on {processes.Nodes[0].Name}; {latencies.Length} samples)");

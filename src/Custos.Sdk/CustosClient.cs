@@ -44,9 +44,15 @@ public sealed class CustosClient : IDisposable
     {
         var stack = TlsStack.For(trust.Suite, new TlsIdentity(clientCertificate, clientKey));
         var policy = HandshakePolicy.ForNode(new TrustStore(trust.Authorities), nodeName);
-        var channel = SecureHttpHandler.CreateGrpcChannel(stack, policy, host, port, maxReceiveMessageSize: 64 * 1024 * 1024, maxSendMessageSize: 64 * 1024 * 1024);
-        return new CustosClient(channel, trust);
+        CustosClient? client = null;
+        var options = new SecureClientOptions { Connected = session => client!.Session = $"{session.Protocol} {session.CipherSuite} ({session.Stack} stack)" };
+        var channel = SecureHttpHandler.CreateGrpcChannel(stack, policy, host, port, options, maxReceiveMessageSize: 64 * 1024 * 1024, maxSendMessageSize: 64 * 1024 * 1024);
+        client = new CustosClient(channel, trust);
+        return client;
     }
+
+    /// <summary>The protocol and cipher suite of the last secured connection to the node (null before the first call).</summary>
+    public string? Session { get; private set; }
 
     public async Task<IReadOnlyList<SubmitResult>> SubmitAsync(IEnumerable<SignedTransaction> transactions, CancellationToken cancellationToken = default)
     {
