@@ -44,13 +44,17 @@ public sealed class VerificationPipeline : ISignatureCheck, IDisposable
             return results;
         }
 
-        // Small chunks keep every thread busy to the end; a verification is ~50-100 µs, so queueing costs little.
-        var size = Math.Clamp(count / ((_workers.Length + 1) * 4), 1, 32);
+        // A few chunks per thread keep every thread busy to the end; a chunk is at least a few verifications (each
+        // 50-100 µs) so that queueing and waking threads stay a small part of the work.
+        var size = Math.Clamp(count / ((_workers.Length + 1) * 2), 4, 64);
         var job = new Job(transactions, ids, results, count);
         lock (_gate)
         {
-            for (var start = 0; start < count; start += size) _chunks.Enqueue(new Chunk(job, start, Math.Min(count, start + size)));
-            Monitor.PulseAll(_gate);
+            var queued = 0;
+            for (var start = 0; start < count; start += size, queued++) _chunks.Enqueue(new Chunk(job, start, Math.Min(count, start + size)));
+
+            // The caller takes one chunk itself; wake only as many workers as there are other chunks.
+            for (var i = 1; i < queued && i <= _workers.Length; i++) Monitor.Pulse(_gate);
         }
 
         // The caller takes chunks too (its own or another caller's) until its job is done, then waits for the rest.
