@@ -1,6 +1,7 @@
 using System.Text;
 using Custos.Core;
 using Custos.Core.Wire;
+using Custos.Crypto.Sm2;
 using Org.BouncyCastle.Asn1.GM;
 using Org.BouncyCastle.Asn1.X9;
 using Org.BouncyCastle.Crypto;
@@ -23,8 +24,9 @@ namespace Custos.Crypto;
 /// <summary>
 /// The national-standard suite: SM2 signatures with the Z_A user digest, SM2 encryption (C1||C3||C2) and key
 /// exchange (GB/T 32918), SM3 (GB/T 32905), SM4-GCM and SM4-CBC (GB/T 32907). Private-key operations are
-/// BouncyCastle's; verification is composed from BouncyCastle's curve arithmetic because it handles public data
-/// only, which lets it reuse the Z_A digest cached in each <see cref="PublicKey"/>.
+/// BouncyCastle's. Verification on sm2p256v1 runs on the specialised variable-time engine in <c>Sm2/</c> (it handles
+/// public data only), with the decoded point, its odd multiples and the Z_A digest cached in each <see cref="PublicKey"/>;
+/// BouncyCastle's curve arithmetic remains for other domains (the standard's test curve) and as a reference.
 /// </summary>
 public sealed class GmCryptoSuite : ICryptoSuite
 {
@@ -87,21 +89,24 @@ public sealed class GmCryptoSuite : ICryptoSuite
     public bool TryDecodePublicKey(ReadOnlySpan<byte> encoded, out PublicKey key, out CustosError error)
     {
         key = null!;
-        if (!TryDecodePoint(encoded, out var point))
+        // Both BouncyCastle and the verification engine must accept the point: each checks it lies on the curve.
+        if (!TryDecodePoint(encoded, out var point) || !Sm2VerificationKey.TryCreate(encoded[1..], out var verificationKey))
         {
             error = new CustosError(ErrorCode.PublicKeyInvalid, "not an uncompressed SM2 point on sm2p256v1");
             return false;
         }
 
-        key = CreatePublicKey(point);
+        key = CreatePublicKey(point, verificationKey);
         error = null!;
         return true;
     }
 
-    internal PublicKey CreatePublicKey(ECPoint point)
+    internal PublicKey CreatePublicKey(ECPoint point, Sm2VerificationKey? verificationKey = null)
     {
         point = point.Normalize();
-        return new PublicKey(CryptoSuiteId.Gm, point.GetEncoded(compressed: false), new Sm2PreparedKey(point, ComputeZa(point, DefaultUserId)));
+        var encoded = point.GetEncoded(compressed: false);
+        verificationKey ??= Sm2VerificationKey.Create(encoded.AsSpan(1));
+        return new PublicKey(CryptoSuiteId.Gm, encoded, new Sm2PreparedKey(point, ComputeZa(point, DefaultUserId), verificationKey));
     }
 
     internal static bool TryDecodePoint(ReadOnlySpan<byte> encoded, out ECPoint point)
@@ -125,41 +130,89 @@ public sealed class GmCryptoSuite : ICryptoSuite
     public bool Verify(PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
-        return VerifyWith(Domain, prepared.Point, prepared.Za, message, signature);
+        var digest = ThreadDigest();
+        digest.BlockUpdate(prepared.Za);
+        digest.BlockUpdate(message);
+        return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
-    /// <summary>SM2 verification on any prime-curve domain (tests run the standard's examples on its test curve).</summary>
+    /// <summary>
+    /// SM2 verification on any prime-curve domain (tests run the standard's examples on its test curve): the fast
+    /// engine on sm2p256v1, BouncyCastle elsewhere. Builds the key's table on each call; the suite's own paths reuse it.
+    /// </summary>
     internal static bool VerifyWith(ECDomainParameters domain, ECPoint q, byte[] za, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        if (!ReferenceEquals(domain, Domain)) return VerifyWithBouncyCastle(domain, q, za, message, signature);
+        if (signature.Length != 64) return false;
+        var encoded = q.Normalize().GetEncoded(compressed: false);
+        if (!Sm2VerificationKey.TryCreate(encoded.AsSpan(1), out var key)) return false;
+        var digest = ThreadDigest();
+        digest.BlockUpdate(za);
+        digest.BlockUpdate(message);
+        return VerifyPrehashed(key, digest, signature);
+    }
+
+    /// <summary>SM2 verification by BouncyCastle's curve arithmetic alone: the reference the fast engine is compared with.</summary>
+    internal static bool VerifyWithBouncyCastle(ECDomainParameters domain, ECPoint q, byte[] za, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
         if (signature.Length != 64) return false;
         var digest = new SM3Digest();
         digest.BlockUpdate(za);
         digest.BlockUpdate(message);
-        return VerifyPrehashed(domain, q, digest, signature);
+        return VerifyPrehashedWithBouncyCastle(domain, q, digest, signature);
     }
 
     public bool Verify(PublicKey key, ReadOnlySpan<byte> signerId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64 || signerId.Length >= 8192) return false;
         var za = signerId.SequenceEqual(DefaultUserId) ? prepared.Za : ComputeZa(prepared.Point, signerId);
-        return VerifyWith(Domain, prepared.Point, za, message, signature);
+        var digest = ThreadDigest();
+        digest.BlockUpdate(za);
+        digest.BlockUpdate(message);
+        return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
     public bool VerifyObject(PublicKey key, ObjectType type, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature)
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
-        var digest = new SM3Digest();
+        var digest = ThreadDigest();
         digest.BlockUpdate(prepared.Za);
         digest.BlockUpdate(SigningDomain.Prefix(type));
         digest.BlockUpdate(payload);
-        return VerifyPrehashed(Domain, prepared.Point, digest, signature);
+        return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
-    /// <summary>GB/T 32918.2 §7.1 B1-B7 with e = SM3(Z_A || M) already absorbed by <paramref name="digest"/>.</summary>
-    private static bool VerifyPrehashed(ECDomainParameters domain, ECPoint q, SM3Digest digest, ReadOnlySpan<byte> signature)
+    // One SM3 state per thread, so that verification allocates nothing; DoFinal leaves it reset for the next use.
+    [ThreadStatic]
+    private static SM3Digest? _threadDigest;
+
+    private static SM3Digest ThreadDigest()
+    {
+        var digest = _threadDigest ??= new SM3Digest();
+        digest.Reset();
+        return digest;
+    }
+
+    /// <summary>GB/T 32918.2 §7.1 B1-B7 on sm2p256v1 with e = SM3(Z_A || M) already absorbed by <paramref name="digest"/>.</summary>
+    private static bool VerifyPrehashed(Sm2VerificationKey key, SM3Digest digest, ReadOnlySpan<byte> signature)
     {
         Span<byte> e = stackalloc byte[32];
         digest.DoFinal(e);
+        return Sm2Verifier.Verify(key, e, signature);
+    }
+
+    /// <summary>GB/T 32918.2 §7.1 B1-B7 by BouncyCastle on any domain.</summary>
+    private static bool VerifyPrehashedWithBouncyCastle(ECDomainParameters domain, ECPoint q, SM3Digest digest, ReadOnlySpan<byte> signature)
+    {
+        Span<byte> e = stackalloc byte[32];
+        digest.DoFinal(e);
+        return VerifyDigestWithBouncyCastle(domain, q, e, signature);
+    }
+
+    /// <summary>B3-B7 by BouncyCastle for a given e (tests build signatures for chosen digests).</summary>
+    internal static bool VerifyDigestWithBouncyCastle(ECDomainParameters domain, ECPoint q, ReadOnlySpan<byte> e, ReadOnlySpan<byte> signature)
+    {
+        if (signature.Length != 64) return false;
         var n = domain.N;
         var r = new BigInteger(1, signature[..32]);
         var s = new BigInteger(1, signature[32..]);
@@ -339,7 +392,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
         return engine.ProcessBlock(input, 0, input.Length);
     }
 
-    internal sealed record Sm2PreparedKey(ECPoint Point, byte[] Za);
+    /// <summary>What an SM2 public key caches: BouncyCastle's point (signing, encryption, PKCS#11), Z_A for the default id, and the verification engine's tables.</summary>
+    internal sealed record Sm2PreparedKey(ECPoint Point, byte[] Za, Sm2VerificationKey VerificationKey);
 
     private sealed class Sm3Accumulator : IHashAccumulator
     {

@@ -38,11 +38,12 @@ public interface ISignatureCheck
 }
 
 /// <summary>Verifies with the chain's suite and remembers, by transaction id, the signatures it found valid (bounded).</summary>
-public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000, int keyCacheEntriesMax = 100_000) : ISignatureCheck
+public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000, int keyCacheEntriesMax = 20_000) : ISignatureCheck
 {
     private readonly ConcurrentDictionary<Hash32, byte[]> _verified = new();
 
-    // Decoding a key (point validation, and Z_A for SM2) costs about as much as verifying; senders recur.
+    // Decoding a key (point validation, Z_A and, for SM2, a 2 KiB table of multiples) costs about two verifications;
+    // senders recur. The bound keeps the tables to about 40 MB.
     private readonly ConcurrentDictionary<byte[], PublicKey> _keys = new(ByteKeyComparer.Instance);
 
     // ConcurrentDictionary.Count takes every lock of the table; under parallel verification that serialised all

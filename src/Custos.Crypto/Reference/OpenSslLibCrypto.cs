@@ -393,6 +393,9 @@ internal static partial class OpenSslLibCrypto
         [LibraryImport(LibraryName)] internal static partial int EVP_PKEY_fromdata(nint context, nint* pkey, int selection, nint parameters);
         [LibraryImport(LibraryName)] internal static partial void EVP_PKEY_free(nint pkey);
         [LibraryImport(LibraryName)] internal static partial int EVP_PKEY_CTX_set1_id(nint context, byte* id, int length);
+        [LibraryImport(LibraryName)] internal static partial nint EVP_PKEY_CTX_new_from_pkey(nint libraryContext, EvpPkeyHandle pkey, byte* properties);
+        [LibraryImport(LibraryName)] internal static partial int EVP_PKEY_verify_init(nint context);
+        [LibraryImport(LibraryName)] internal static partial int EVP_PKEY_verify(nint context, byte* signature, nuint signatureLength, byte* digest, nuint digestLength);
 
         [LibraryImport(LibraryName)] internal static partial nint EVP_MD_CTX_new();
         [LibraryImport(LibraryName)] internal static partial void EVP_MD_CTX_free(nint context);
@@ -479,6 +482,32 @@ internal sealed class OpenSslKey : IDisposable
         finally
         {
             OpenSslLibCrypto.Native.EVP_MD_CTX_free(context);
+            OpenSslLibCrypto.Native.ERR_clear_error();
+        }
+    }
+
+    /// <summary>
+    /// Verifies r||s against a given 32-byte digest, skipping the hashing: for SM2 the digest is e = SM3(Z_A || M)
+    /// itself, which lets tests build signatures for chosen e.
+    /// </summary>
+    public unsafe bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
+    {
+        if (signature.Length != 64 || digest.Length != 32) return false;
+        var der = OpenSslLibCrypto.DerFromRs(signature);
+        var context = OpenSslLibCrypto.Native.EVP_PKEY_CTX_new_from_pkey(0, _pkey, null);
+        if (context == 0) throw OpenSslLibCrypto.Failure("EVP_PKEY_CTX_new_from_pkey");
+        try
+        {
+            OpenSslLibCrypto.Check(OpenSslLibCrypto.Native.EVP_PKEY_verify_init(context), "EVP_PKEY_verify_init");
+            fixed (byte* d = digest)
+            fixed (byte* s = der)
+            {
+                return OpenSslLibCrypto.Native.EVP_PKEY_verify(context, s, (nuint)der.Length, d, (nuint)digest.Length) == 1;
+            }
+        }
+        finally
+        {
+            OpenSslLibCrypto.Native.EVP_PKEY_CTX_free(context);
             OpenSslLibCrypto.Native.ERR_clear_error();
         }
     }
