@@ -40,7 +40,23 @@ public sealed class Transaction
     public CryptoSuiteId Suite => Body.Suite;
 
     /// <summary>The transaction id: the chain hash of the transaction signing domain followed by the body bytes.</summary>
-    public Hash32 ComputeId(IHashFunction hash) => hash.HashObject(ObjectType.Transaction, BodyBytes.Span);
+    /// <remarks>
+    /// Remembered for the last hash function asked: admission, batching, the block's transaction root, validation
+    /// and execution all need it, and hashing it each time was a visible share of a node's CPU.
+    /// </remarks>
+    public Hash32 ComputeId(IHashFunction hash)
+    {
+        var remembered = Volatile.Read(ref _id);
+        if (remembered is not null && ReferenceEquals(remembered.Function, hash)) return remembered.Id;
+        var id = hash.HashObject(ObjectType.Transaction, BodyBytes.Span);
+        Volatile.Write(ref _id, new RememberedId(hash, id));
+        return id;
+    }
+
+    // One reference, written whole, so that concurrent readers see a function and its id together.
+    private sealed record RememberedId(IHashFunction Function, Hash32 Id);
+
+    private RememberedId? _id;
 }
 
 /// <summary>A decoded block: its header (with exact bytes) and its decoded transactions in order.</summary>
