@@ -42,7 +42,7 @@ internal static class NetworkBench
             if (window <= TimeSpan.Zero || offered <= 0) throw new CustosException(ErrorCode.InvalidField, "--seconds and --rate must be positive");
 
             var verifyPerCore = MeasureVerification(chainSuite);
-            output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key)");
+            output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key, best of six windows)");
 
             var kept = parse.GetValue(keep);
             var root = kept is not null ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), $"custos-bench-network-{Environment.ProcessId}");
@@ -129,6 +129,7 @@ internal static class NetworkBench
         var refused = 0L;
         var inFlight = new List<Task>();
         var cpuBefore = TimeSpan.Zero;
+        var loadCpuBefore = TimeSpan.Zero;
         long windowStartMs = 0, windowEndMs = 0;
         var loadEnd = warm + window;
         var target = 0;
@@ -138,6 +139,7 @@ internal static class NetworkBench
             {
                 windowStartMs = clock.ElapsedMilliseconds;
                 cpuBefore = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
+                loadCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             }
 
             var chunk = signed.AsSpan(next, Math.Min(perTick, signed.Length - next)).ToArray();
@@ -165,6 +167,7 @@ internal static class NetworkBench
 
         windowEndMs = clock.ElapsedMilliseconds;
         var cpuAfter = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
+        var loadCpu = Process.GetCurrentProcess().TotalProcessorTime - loadCpuBefore;
         await Task.WhenAll(inFlight);
         // Let what was offered in the window finish committing before latencies are read.
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
@@ -185,7 +188,8 @@ internal static class NetworkBench
         output.WriteLine($"offered: {offered} tx/s open-loop to {clients.Count} validators; refused at admission: {Interlocked.Read(ref refused)}");
         output.WriteLine($"committed: {tps:0} TPS over {windowMs / 1000.0:0.0} s ({committedInWindow} transactions)");
         output.WriteLine($"latency: p50 {Percentile(0.50):0} ms, p99 {Percentile(0.99):0} ms (submit to commit seen on {processes.Nodes[0].Name}; {latencies.Length} samples)");
-        output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together");
+        output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together; " +
+            $"{loadCpu.TotalSeconds / windowMs * 1000:0.00} cores of {cores} used by this load generator");
         output.WriteLine($"bound: {cores} cores x {verifyPerCore:0} verifications/s/core = {cores * verifyPerCore / validators:0} TPS if every validator only verified");
         output.WriteLine($"efficiency: {efficiency:0.000}");
         return 0;
@@ -236,7 +240,11 @@ internal static class NetworkBench
             : $"warm-up: the last of {transactions.Length} transfers was not committed within {watch.Elapsed.TotalSeconds:0} s; measuring anyway");
     }
 
-    /// <summary>Single-threaded verifications per second of one signature under a cached key (a validator's steady state).</summary>
+    /// <summary>
+    /// Single-threaded verifications per second of one signature under a cached key (a validator's steady state): the
+    /// best of several short windows, so that a moment of noise on a shared machine lowers the bound (and flatters the
+    /// efficiency) as little as possible.
+    /// </summary>
     private static double MeasureVerification(ICryptoSuite suite)
     {
         using var key = suite.GenerateKey();
@@ -244,19 +252,25 @@ internal static class NetworkBench
         Random.Shared.NextBytes(message);
         var signature = key.Sign(message);
         var publicKey = key.PublicKey;
-        for (var i = 0; i < 200; i++) suite.Verify(publicKey, message, signature);
-        var count = 0;
-        var watch = Stopwatch.StartNew();
-        while (watch.ElapsedMilliseconds < 2_000)
+        for (var i = 0; i < 500; i++) suite.Verify(publicKey, message, signature);
+        var best = 0.0;
+        for (var window = 0; window < 6; window++)
         {
-            for (var i = 0; i < 50; i++)
+            var count = 0;
+            var watch = Stopwatch.StartNew();
+            while (watch.ElapsedMilliseconds < 400)
             {
-                if (!suite.Verify(publicKey, message, signature)) throw new CustosException(ErrorCode.SignatureInvalid, "the benchmark's own signature did not verify");
+                for (var i = 0; i < 50; i++)
+                {
+                    if (!suite.Verify(publicKey, message, signature)) throw new CustosException(ErrorCode.SignatureInvalid, "the benchmark's own signature did not verify");
+                }
+
+                count += 50;
             }
 
-            count += 50;
+            best = Math.Max(best, count / watch.Elapsed.TotalSeconds);
         }
 
-        return count / watch.Elapsed.TotalSeconds;
+        return best;
     }
 }
