@@ -29,9 +29,13 @@ internal static class NetworkBench
         var suite = new Option<string>("--suite") { DefaultValueFactory = _ => "gm", Description = "gm (default) or intl" };
         var basePort = new Option<int>("--base-port") { DefaultValueFactory = _ => 37100, Description = "Ports as for devnet" };
         var keep = new Option<string?>("--dir") { Description = "Create the network here and keep it (logs included) instead of a temporary directory" };
+        var compare = new Option<bool>("--compare-transports")
+        {
+            Description = "Run an intl chain (standard TLS 1.3) and then a gm chain (GM TLS, TLS_SM4_GCM_SM3) and compare their efficiencies; the last line is the gm one",
+        };
         var command = new Command("network", "Committed TPS of a local network against this machine's signature-verification bound")
         {
-            validators, seconds, rate, warmup, suite, basePort, keep,
+            validators, seconds, rate, warmup, suite, basePort, keep, compare,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -40,64 +44,87 @@ internal static class NetworkBench
             var warm = TimeSpan.FromSeconds(parse.GetValue(warmup));
             var offered = parse.GetValue(rate);
             if (window <= TimeSpan.Zero || offered <= 0) throw new CustosException(ErrorCode.InvalidField, "--seconds and --rate must be positive");
-
-            var verifyPerCore = MeasureVerification(chainSuite);
-            output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key, best of six windows)");
-
-            var kept = parse.GetValue(keep);
-            var root = kept is not null ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), $"custos-bench-network-{Environment.ProcessId}");
-            try
+            var run = new BenchRun(parse.GetValue(validators), window, warm, offered, parse.GetValue(basePort), parse.GetValue(keep));
+            if (!parse.GetValue(compare))
             {
-                new ConsortiumInitializer(TextWriter.Null).Run(new InitOptions
-                {
-                    OutputDirectory = root,
-                    Validators = parse.GetValue(validators),
-                    Observers = 0,
-                    Suite = chainSuite,
-                    BasePort = parse.GetValue(basePort),
-                    KdfIterations = EncryptedKeyFile.MinimumIterations,
-                    Overwrite = true,
-                });
-                var network = NetworkDirectory.Open(root);
-                var senders = network.Chain.Genesis.Accounts.Where(a => a.Balance > 0).Select(a => network.User(a.Label)).ToList();
-                var total = (int)(offered * (window + warm).TotalSeconds * 1.05) + WarmUpTransactions;
-                var watch = Stopwatch.StartNew();
-                var signed = new SignedTransaction[total];
-                Parallel.For(0, senders.Count, s =>
-                {
-                    for (var k = s; k < total; k += senders.Count) signed[k] = senders[s].Signer.Transfer(senders[(s + 1) % senders.Count].Account, 1, 9_000);
-                });
-                output.WriteLine($"load: {total} transfers pre-signed from {senders.Count} accounts in {watch.Elapsed.TotalSeconds:0.0} s");
+                await RunOnceAsync(output, chainSuite, run, cancellationToken);
+                return 0;
+            }
 
-                await using var processes = DevnetProcesses.Start(network);
-                await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
-                var validatorNames = network.Chain.Genesis.Validators.Select(v => v.Name).ToList();
-                var clients = validatorNames.Select((name, i) => network.Connect(senders[i % senders.Count], name)).ToList();
-                try
-                {
-                    return await RunLoadAsync(output, processes, clients, signed, offered, warm, window, validatorNames.Count, verifyPerCore, cancellationToken);
-                }
-                finally
-                {
-                    foreach (var client in clients) client.Dispose();
-                    foreach (var sender in senders) sender.Dispose();
-                }
-            }
-            finally
-            {
-                try
-                {
-                    if (kept is null) Directory.Delete(root, recursive: true);
-                }
-                catch (IOException)
-                {
-                }
-            }
+            // Standard TLS 1.3 (intl chain: ECDSA certificates, OpenSSL through SslStream) first, then GM TLS (gm
+            // chain: SM2 certificates, TLS_SM4_GCM_SM3 through BouncyCastle); each efficiency is against its own
+            // suite's verification bound, so the ratio compares what the rest of the node, transport included, costs.
+            output.WriteLine("== standard TLS transport (intl chain)");
+            var standard = await RunOnceAsync(output, CryptoSuites.Intl, run with { Directory = run.Directory is { } d ? Path.Combine(d, "intl") : null }, cancellationToken);
+            output.WriteLine("== GM TLS transport (gm chain)");
+            var gm = await RunOnceAsync(output, CryptoSuites.Gm, run with { Directory = run.Directory is { } e ? Path.Combine(e, "gm") : null }, cancellationToken);
+            output.WriteLine($"transports: GM TLS {gm.Efficiency:0.000} ({gm.Tps:0} TPS) against standard TLS {standard.Efficiency:0.000} ({standard.Tps:0} TPS): ratio {gm.Efficiency / standard.Efficiency:0.00}");
+            output.WriteLine($"efficiency: {gm.Efficiency:0.000}");
+            return 0;
         });
         return command;
     }
 
-    private static async Task<int> RunLoadAsync(TextWriter output, DevnetProcesses processes, List<CustosClient> clients, SignedTransaction[] signed, int offered,
+    private sealed record BenchRun(int Validators, TimeSpan Window, TimeSpan Warm, int Offered, int BasePort, string? Directory);
+
+    private readonly record struct BenchResult(double Tps, double Efficiency);
+
+    private static async Task<BenchResult> RunOnceAsync(TextWriter output, ICryptoSuite chainSuite, BenchRun run, CancellationToken cancellationToken)
+    {
+        var verifyPerCore = MeasureVerification(chainSuite);
+        output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key, best of six windows)");
+
+        var root = run.Directory is { } kept ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), $"custos-bench-network-{Environment.ProcessId}-{chainSuite.Name}");
+        try
+        {
+            new ConsortiumInitializer(TextWriter.Null).Run(new InitOptions
+            {
+                OutputDirectory = root,
+                Validators = run.Validators,
+                Observers = 0,
+                Suite = chainSuite,
+                BasePort = run.BasePort,
+                KdfIterations = EncryptedKeyFile.MinimumIterations,
+                Overwrite = true,
+            });
+            var network = NetworkDirectory.Open(root);
+            var senders = network.Chain.Genesis.Accounts.Where(a => a.Balance > 0).Select(a => network.User(a.Label)).ToList();
+            var total = (int)(run.Offered * (run.Window + run.Warm).TotalSeconds * 1.05) + WarmUpTransactions;
+            var watch = Stopwatch.StartNew();
+            var signed = new SignedTransaction[total];
+            Parallel.For(0, senders.Count, s =>
+            {
+                for (var k = s; k < total; k += senders.Count) signed[k] = senders[s].Signer.Transfer(senders[(s + 1) % senders.Count].Account, 1, 9_000);
+            });
+            output.WriteLine($"load: {total} transfers pre-signed from {senders.Count} accounts in {watch.Elapsed.TotalSeconds:0.0} s");
+
+            await using var processes = DevnetProcesses.Start(network);
+            await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
+            var validatorNames = network.Chain.Genesis.Validators.Select(v => v.Name).ToList();
+            var clients = validatorNames.Select((name, i) => network.Connect(senders[i % senders.Count], name)).ToList();
+            try
+            {
+                return await RunLoadAsync(output, processes, clients, signed, run.Offered, run.Warm, run.Window, validatorNames.Count, verifyPerCore, cancellationToken);
+            }
+            finally
+            {
+                foreach (var client in clients) client.Dispose();
+                foreach (var sender in senders) sender.Dispose();
+            }
+        }
+        finally
+        {
+            try
+            {
+                if (run.Directory is null) System.IO.Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task<BenchResult> RunLoadAsync(TextWriter output, DevnetProcesses processes, List<CustosClient> clients, SignedTransaction[] signed, int offered,
         TimeSpan warm, TimeSpan window, int validators, double verifyPerCore, CancellationToken cancellationToken)
     {
         var submittedAt = new ConcurrentDictionary<Hash32, long>();
@@ -192,7 +219,7 @@ internal static class NetworkBench
             $"{loadCpu.TotalSeconds / windowMs * 1000:0.00} cores of {cores} used by this load generator");
         output.WriteLine($"bound: {cores} cores x {verifyPerCore:0} verifications/s/core = {cores * verifyPerCore / validators:0} TPS if every validator only verified");
         output.WriteLine($"efficiency: {efficiency:0.000}");
-        return 0;
+        return new BenchResult(tps, efficiency);
     }
 
     /// <summary>Transactions committed before the open loop starts (see <see cref="WarmUpAsync"/>).</summary>
