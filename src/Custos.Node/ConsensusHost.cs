@@ -132,7 +132,9 @@ internal sealed class ConsensusHost : IDisposable
         Stop();
         _roundTimer.Dispose();
         _proposalTimer.Dispose();
-        if (_thread is null || !_thread.IsAlive) _inboxSignal.Dispose();
+
+        // The inbox signal is not disposed: a timer callback or the relay may still post while the node stops, and
+        // an event without a kernel handle holds nothing to release.
     }
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
