@@ -21,12 +21,15 @@ internal static class TestSeed
     /// Runs <paramref name="cases"/> independent cases over all cores. Each case reports failures through its last
     /// argument; the test fails with every failure's case number and the seed that reproduces it.
     /// </summary>
-    public static void RunCases(string name, int cases, Action<int, Random, Action<string>> check)
+    public static void RunCases(string name, int cases, Action<int, Random, Action<string>> check) => RunCases(name, 0, cases, check);
+
+    /// <summary>Cases <paramref name="first"/> to <paramref name="first"/> + <paramref name="cases"/> − 1 of a larger set.</summary>
+    public static void RunCases(string name, int first, int cases, Action<int, Random, Action<string>> check)
     {
         var seed = Value;
         var failures = new ConcurrentQueue<string>();
         var stopwatch = Stopwatch.StartNew();
-        Parallel.For(0, cases, index =>
+        Parallel.For(first, first + cases, index =>
         {
             var random = ForCase(seed, index);
             try
