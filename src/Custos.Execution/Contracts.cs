@@ -103,6 +103,9 @@ public sealed class ContractCall
 
     public Hash32 TransactionId { get; }
 
+    /// <summary>True when the caller is an administrator of the regulator organisation (holds supervision powers).</summary>
+    public bool CallerIsRegulator => ConsortiumRegistry.IsRegulatorAccount(_state, Caller);
+
     /// <summary>Reads a key of this contract's namespace.</summary>
     public byte[]? Get(byte[] namespacedKey)
     {

@@ -8,12 +8,22 @@ namespace Custos.Execution;
 /// <summary>An account that exists from the genesis block, with its opening token balance.</summary>
 public sealed record GenesisAccount(AccountId Id, string Organisation, byte[] PublicKey, AccountType Type, ulong Balance);
 
-/// <summary>The state at height 0: the genesis accounts and their balances; the supply is their sum.</summary>
+/// <summary>An organisation of the consortium at genesis and its role.</summary>
+public sealed record GenesisOrganisationRole(string Id, OrganisationRole Role);
+
+/// <summary>The state at height 0: the organisations, the genesis accounts and their balances; the supply is their sum.</summary>
 public static class GenesisState
 {
-    public static WriteSet Build(IEnumerable<GenesisAccount> accounts)
+    public static WriteSet Build(IEnumerable<GenesisAccount> accounts, IEnumerable<GenesisOrganisationRole>? organisations = null)
     {
         var state = new StateOverlay(EmptyState.Instance);
+        foreach (var organisation in (organisations ?? []).OrderBy(o => o.Id, StringComparer.Ordinal))
+        {
+            var key = ConsortiumRegistry.OrganisationKey(organisation.Id);
+            if (state.TryGet(key, out _)) throw new CustosException(Core.Wire.ErrorCode.InvalidField, $"genesis organisation {organisation.Id} appears twice");
+            state.Put(key, new OrganisationRecord { Id = organisation.Id, Role = organisation.Role }.ToByteArray());
+        }
+
         ulong supply = 0;
         foreach (var account in accounts.OrderBy(a => a.Id))
         {

@@ -130,7 +130,11 @@ public sealed class ChainSetup
         },
         a.Balance)).ToList();
 
+    /// <summary>The organisations and their roles as execution records them at genesis.</summary>
+    public IReadOnlyList<GenesisOrganisationRole> Organisations() => Genesis.Organisations.Select(o => new GenesisOrganisationRole(
+        o.Id, o.Kind == OrganisationKind.Regulator ? OrganisationRole.Regulator : OrganisationRole.Member)).ToList();
+
     /// <summary>The writes of state version 0, persisted with the genesis block.</summary>
     public IReadOnlyList<StateWrite> GenesisWrites() =>
-        GenesisState.Build(Accounts()).Changes.Select(c => new StateWrite(c.Key, c.Value)).ToList();
+        GenesisState.Build(Accounts(), Organisations()).Changes.Select(c => new StateWrite(c.Key, c.Value)).ToList();
 }
