@@ -109,7 +109,7 @@ public sealed class BlockExecutor
     }
 
     /// <summary>The contracts every Custos chain has.</summary>
-    public static IReadOnlyList<ISystemContract> StandardContracts { get; } = [new AccountRegistry(), new TokenContract()];
+    public static IReadOnlyList<ISystemContract> StandardContracts { get; } = [new AccountRegistry(), new TokenContract(), new SupervisionContract()];
 
     public static byte[] SeenKey(Hash32 id) => StateKeys.For(LedgerNamespace, "seen/", id);
 

@@ -103,6 +103,9 @@ public sealed class ContractCall
 
     public Hash32 TransactionId { get; }
 
+    /// <summary>The supervision measures in force, as the executor read them for this block (null: read them from state).</summary>
+    public SupervisionMeasures? Measures { get; internal init; }
+
     /// <summary>True when the caller is an administrator of the regulator organisation (holds supervision powers).</summary>
     public bool CallerIsRegulator => ConsortiumRegistry.IsRegulatorAccount(_state, Caller);
 

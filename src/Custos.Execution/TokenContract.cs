@@ -51,6 +51,8 @@ public sealed class TokenContract : ISystemContract
         if (arguments.Amount == 0) throw new ContractFailure(ErrorCode.InvalidArguments, "amount must be positive");
         RequireActiveAccount(call, to);
         var from = call.CallerId;
+        SupervisionContract.EnforceAsset(call, ContractName, from);
+        SupervisionContract.EnforceAsset(call, ContractName, to);
         var fromBalance = Read(call, BalanceKey(from));
         if (fromBalance < arguments.Amount)
         {

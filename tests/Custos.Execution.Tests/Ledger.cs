@@ -13,17 +13,22 @@ internal sealed class Ledger : IStateReader
     public const string ChainId = "custos-test";
     private readonly SortedDictionary<byte[], byte[]> _state = new(ByteKeyComparer.Instance);
 
-    public Ledger(ICryptoSuite suite, int accounts, ulong balance, AccountType type = AccountType.Ordinary)
+    public Ledger(ICryptoSuite suite, int accounts, ulong balance, AccountType type = AccountType.Ordinary,
+        IReadOnlyList<ISystemContract>? contracts = null, Func<int, (string Organisation, AccountType Type)>? accountOf = null,
+        IEnumerable<GenesisOrganisationRole>? organisations = null)
     {
         Suite = suite;
-        Executor = new BlockExecutor(suite, BlockExecutor.StandardContracts);
+        Executor = new BlockExecutor(suite, contracts ?? BlockExecutor.StandardContracts);
         for (var i = 0; i < accounts; i++)
         {
             Keys.Add(suite.GenerateKey());
             Ids.Add(new AccountId(0, (ulong)i + 1));
         }
 
-        Apply(GenesisState.Build(Ids.Select((id, i) => new GenesisAccount(id, i % 2 == 0 ? "org1" : "org2", Keys[i].PublicKey.ToArray(), i == 0 ? AccountType.SpecialPrivilege : type, balance))));
+        accountOf ??= i => (i % 2 == 0 ? "org1" : "org2", i == 0 ? AccountType.SpecialPrivilege : type);
+        Apply(GenesisState.Build(
+            Ids.Select((id, i) => new GenesisAccount(id, accountOf(i).Organisation, Keys[i].PublicKey.ToArray(), accountOf(i).Type, balance)),
+            organisations));
     }
 
     public ICryptoSuite Suite { get; }
