@@ -14,6 +14,12 @@ public sealed record ExecutionLimits
     /// <summary>A transaction may name an expiry at most this many blocks ahead; its id is remembered until then.</summary>
     public ulong TransactionExpiryWindowBlocksMax { get; init; } = 10_000;
 
+    /// <summary>
+    /// ID-5: a key reset takes effect this many blocks after it is requested; until then the old key can cancel it
+    /// and the account can neither pay nor be paid. Chain parameter <c>KeyResetLockWindowBlocks</c>.
+    /// </summary>
+    public ulong KeyResetLockBlocks { get; init; } = 1_000;
+
     public GasSchedule Gas { get; init; } = new();
 }
 
@@ -136,9 +142,13 @@ public sealed class BlockExecutor
         ForgetExpired(state, block.Height);
         var receipts = new List<Receipt>(transactions.Count);
         var expiring = new Dictionary<ulong, List<Hash32>>();
+        // Read once per block, and again only after a supervision call changed it.
+        var measures = SupervisionContract.ReadMeasures(state);
         for (var i = 0; i < transactions.Count; i++)
         {
-            receipts.Add(ExecuteOne(block, (uint)i, transactions[i], state, expiring));
+            var receipt = ExecuteOne(block, (uint)i, transactions[i], state, expiring, measures);
+            receipts.Add(receipt);
+            if (receipt.Code == ErrorCode.Ok && transactions[i].Body.Contract == SupervisionContract.ContractName) measures = SupervisionContract.ReadMeasures(state);
         }
 
         // Replay records are indexed per block, so that a block writes only its own ids: one list per expiry that
@@ -161,7 +171,7 @@ public sealed class BlockExecutor
         return new BlockExecutionResult(state.BlockWrites, receipts);
     }
 
-    private Receipt ExecuteOne(BlockContext block, uint index, Transaction transaction, StateOverlay state, Dictionary<ulong, List<Hash32>> expiring)
+    private Receipt ExecuteOne(BlockContext block, uint index, Transaction transaction, StateOverlay state, Dictionary<ulong, List<Hash32>> expiring, SupervisionMeasures measures)
     {
         var id = transaction.ComputeId(_suite);
         var receipt = new Receipt { TransactionId = id.ToByteString(), Height = block.Height, Index = index };
@@ -191,15 +201,21 @@ public sealed class BlockExecutor
         var events = new List<Event>();
         try
         {
-            var caller = AccountRegistry.Load(state, transaction.Sender)
+            var stored = AccountRegistry.Load(state, transaction.Sender)
                 ?? throw new ContractFailure(ErrorCode.SenderUnknown, $"account {transaction.Sender} is not registered");
-            if (!caller.PublicKey.Span.SequenceEqual(transaction.PublicKey.Span))
+
+            // A key reset whose lock window has passed is in force (ID-5); the key is checked before anything else.
+            var caller = AccountRegistry.Current(stored, block.Height);
+            AccountRegistry.RequireSigningKey(caller, transaction.PublicKey.Span, block.Height);
+            if (!ReferenceEquals(caller, stored))
             {
-                throw new ContractFailure(ErrorCode.SignatureInvalid, "the signing key is not the key registered for the sender");
+                // The first transaction signed with the new key stores it; kept even if the call fails, like the
+                // replay record, since the signature alone proved the key.
+                state.Put(AccountRegistry.RecordKey(transaction.Sender), caller.ToByteArray());
+                state.CommitTransaction();
             }
 
-            if (caller.Status == AccountStatus.Frozen) throw new ContractFailure(ErrorCode.AccountFrozen, $"account {transaction.Sender} is frozen");
-            if (caller.Status != AccountStatus.Active) throw new ContractFailure(ErrorCode.PermissionDenied, $"account {transaction.Sender} is not active");
+            AccountRegistry.RequireSenderMayAct(caller, block.Height, body.Contract, body.Method);
             if (!_contracts.TryGetValue(body.Contract, out var contract))
             {
                 throw new ContractFailure(ErrorCode.ContractNotFound, $"no contract '{body.Contract}'");
@@ -210,8 +226,9 @@ public sealed class BlockExecutor
                 throw new ContractFailure(ErrorCode.ContractNotFound, $"{contract.Name} is at version {contract.Version}, not {body.ContractVersion}");
             }
 
+            SupervisionContract.Enforce(measures, state, transaction.Sender, contract.Name);
             meter.Charge(_limits.Gas.TransactionBase + _limits.Gas.PerArgumentByte * (ulong)body.Arguments.Length);
-            contract.Invoke(new ContractCall(contract, body.Method, body.Arguments.Memory, caller, block, state, meter, _limits.Gas, events, id));
+            contract.Invoke(new ContractCall(contract, body.Method, body.Arguments.Memory, caller, block, state, meter, _limits, events, id) { Measures = measures, Suite = _suite });
             state.CommitTransaction();
             receipt.Code = ErrorCode.Ok;
             receipt.Events.AddRange(events);

@@ -71,7 +71,7 @@ public sealed class ContractCall
     private readonly List<Event> _events;
 
     internal ContractCall(ISystemContract contract, string method, ReadOnlyMemory<byte> arguments, AccountRecord caller, BlockContext block,
-        StateOverlay state, GasMeter meter, GasSchedule gas, List<Event> events, Hash32 transactionId)
+        StateOverlay state, GasMeter meter, ExecutionLimits limits, List<Event> events, Hash32 transactionId)
     {
         Contract = contract;
         Method = method;
@@ -80,7 +80,8 @@ public sealed class ContractCall
         Block = block;
         _state = state;
         Meter = meter;
-        _gas = gas;
+        Limits = limits;
+        _gas = limits.Gas;
         _events = events;
         TransactionId = transactionId;
         CallerId = new AccountId(caller.AccountId.Span);
@@ -102,6 +103,12 @@ public sealed class ContractCall
     public GasMeter Meter { get; }
 
     public Hash32 TransactionId { get; }
+
+    /// <summary>The chain's execution parameters (the key-reset lock window among them).</summary>
+    public ExecutionLimits Limits { get; }
+
+    /// <summary>The chain's crypto suite, for contracts that check signatures inside their arguments.</summary>
+    public Custos.Crypto.ICryptoSuite? Suite { get; internal init; }
 
     /// <summary>The supervision measures in force, as the executor read them for this block (null: read them from state).</summary>
     public SupervisionMeasures? Measures { get; internal init; }

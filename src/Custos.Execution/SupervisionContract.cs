@@ -2,6 +2,7 @@ using System.Text;
 using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Execution.Wire;
+using Custos.Identity.Pseudonyms;
 using Google.Protobuf;
 
 namespace Custos.Execution;
@@ -25,7 +26,7 @@ public sealed record SupervisionParameters
 /// named by the escrow policy each approve by releasing their share encrypted to the requester, and the requester
 /// reconstructs the identity off chain once the threshold is reached.
 /// </summary>
-public sealed class SupervisionContract(SupervisionParameters? parameters = null, IPseudonymCredentials? credentials = null) : ISystemContract
+public sealed class SupervisionContract(SupervisionParameters? parameters = null) : ISystemContract
 {
     public const string ContractName = "system.supervision";
 
@@ -38,6 +39,9 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
     public static byte[] MeasuresKey { get; } = StateKeys.For(ContractName, "measures");
 
     public static byte[] EscrowPolicyKey { get; } = StateKeys.For(ContractName, "escrow-policy");
+
+    /// <summary>The regulator's rule set, one value, so the supervisor node reads every rule with one state read.</summary>
+    public static byte[] RulesKey { get; } = StateKeys.For(ContractName, "rules");
 
     public static byte[] ContractFrozenKey(string contract) => StateKeys.For(ContractName, "contract-frozen/" + contract);
 
@@ -55,6 +59,9 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
 
     public static SupervisionMeasures ReadMeasures(IStateReader state) =>
         state.TryGet(MeasuresKey, out var bytes) ? SupervisionMeasures.Parser.ParseFrom(bytes) : new SupervisionMeasures();
+
+    public static SupervisionRuleSet ReadRules(IStateReader state) =>
+        state.TryGet(RulesKey, out var bytes) ? SupervisionRuleSet.Parser.ParseFrom(bytes) : new SupervisionRuleSet();
 
     public static OpeningRecord? ReadOpening(IStateReader state, string caseReference) =>
         state.TryGet(OpeningKey(caseReference), out var bytes) ? OpeningRecord.Parser.ParseFrom(bytes) : null;
@@ -112,6 +119,8 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
             case "register_pseudonym": RegisterPseudonym(call); break;
             case "request_opening": RequestOpening(call); break;
             case "approve_opening": ApproveOpening(call); break;
+            case "set_rule": SetRule(call); break;
+            case "remove_rule": RemoveRule(call); break;
             default: throw new ContractFailure(ErrorCode.MethodNotFound, $"{Name} has no method '{call.Method}'");
         }
     }
@@ -342,17 +351,21 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
             throw new ContractFailure(ErrorCode.PermissionDenied, "only an organisation's registrar (administrator) registers pseudonyms");
         }
 
-        if (credentials is null) throw new ContractFailure(ErrorCode.MethodNotFound, "this node does not verify pseudonym credentials");
+        var suite = call.Suite ?? throw new ContractFailure(ErrorCode.MethodNotFound, "pseudonym credentials need the chain's crypto suite");
         var arguments = call.ParseArguments(RegisterPseudonymArguments.Parser);
         var id = ContractCall.ParseAccount(arguments.AccountId, "account_id");
         if (id.IsEmpty) throw new ContractFailure(ErrorCode.InvalidArguments, "the zero account id is reserved");
         var policy = call.Get(EscrowPolicyKey) is { } policyBytes
             ? EscrowPolicy.Parser.ParseFrom(policyBytes)
             : throw new ContractFailure(ErrorCode.CredentialInvalid, "the regulator has not set an escrow policy");
-        if (!credentials.TryVerify(arguments.Credential.Span, call.Caller.PublicKey.Span, call.Block.ChainId, out var credential, out var error))
+
+        // The registrar's registered key must have signed the credential: that binds the escrow to the pseudonym key.
+        if (!PseudonymCredentials.TryVerify(suite, arguments.Credential.Span, call.Caller.PublicKey.Span, call.Block.ChainId, out var credential, out var error))
         {
-            throw new ContractFailure(error.Code == ErrorCode.Ok ? ErrorCode.CredentialInvalid : error.Code, error.Message);
+            throw new ContractFailure(error.Code, error.Message);
         }
+
+        if (PseudonymCredentials.CheckValidAt(credential, call.Block.Height) is { } notNow) throw new ContractFailure(notNow.Code, notNow.Message);
 
         if (credential.RegistrarOrganisation != call.Caller.Organisation) throw new ContractFailure(ErrorCode.CredentialInvalid, "the credential names another registrar organisation");
         if (credential.Threshold != policy.Threshold || credential.AuthorityPublicKeys.Count != policy.AuthorityPublicKeys.Count
@@ -371,6 +384,7 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
             Type = AccountType.Ordinary,
             Status = AccountStatus.Active,
             RegisteredHeight = call.Block.Height,
+            CredentialId = credential.Id.ToByteString(),
         };
         call.Put(AccountRegistry.RecordKey(id), account.ToByteArray());
         var record = new PseudonymRecord
@@ -452,6 +466,33 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
         call.Emit("opening_approved", new OpeningApproval { Authority = approval.Authority, AuthorityIndex = approval.AuthorityIndex, Height = approval.Height });
     }
 
+    /// <summary>Adds or replaces a supervision rule (SUP-4, SUP-6); its windows start afresh at this height.</summary>
+    private static void SetRule(ContractCall call)
+    {
+        RequireRegulator(call);
+        var rule = call.ParseArguments(SupervisionRule.Parser);
+        rule.EffectiveHeight = call.Block.Height;
+        var rules = call.Get(RulesKey) is { } bytes ? SupervisionRuleSet.Parser.ParseFrom(bytes) : new SupervisionRuleSet();
+        var existing = rules.Rules.FirstOrDefault(r => r.Id == rule.Id);
+        if (existing is not null) rules.Rules.Remove(existing);
+        rules.Rules.Add(rule);
+        if (SupervisionRuleValidation.ValidateSet(rules.Rules) is { } error) throw new ContractFailure(error.Code, error.Message);
+        call.Put(RulesKey, rules.ToByteArray());
+        call.Emit(existing is null ? "rule_added" : "rule_replaced", rule);
+    }
+
+    private static void RemoveRule(ContractCall call)
+    {
+        RequireRegulator(call);
+        var arguments = call.ParseArguments(RemoveRuleArguments.Parser);
+        Decision(call, arguments.Reason);
+        var rules = call.Get(RulesKey) is { } bytes ? SupervisionRuleSet.Parser.ParseFrom(bytes) : new SupervisionRuleSet();
+        var existing = rules.Rules.FirstOrDefault(r => r.Id == arguments.Id) ?? throw new ContractFailure(ErrorCode.InvalidArguments, $"no rule '{arguments.Id}'");
+        rules.Rules.Remove(existing);
+        call.Put(RulesKey, rules.ToByteArray());
+        call.Emit("rule_removed", arguments);
+    }
+
     private static PseudonymRecord ReadPseudonymRecord(ContractCall call, AccountId account) =>
         call.Get(PseudonymKey(account)) is { } bytes ? PseudonymRecord.Parser.ParseFrom(bytes) : throw new ContractFailure(ErrorCode.CredentialInvalid, $"account {account} is not a registered pseudonym");
 
@@ -478,17 +519,4 @@ public static class PseudonymLimits
 {
     public const int AuthoritiesMax = 16;
     public const int ReleasedShareBytesMax = 4096;
-}
-
-/// <summary>What execution learns from a verified pseudonym credential.</summary>
-public sealed record VerifiedCredential(Hash32 Id, byte[] PseudonymPublicKey, string RegistrarOrganisation, uint Threshold, IReadOnlyList<byte[]> AuthorityPublicKeys);
-
-/// <summary>
-/// Verifies pseudonym credentials for <see cref="SupervisionContract"/> (implemented over Custos.Identity's
-/// pseudonym library): structure, chain, and the registrar's signature binding the escrow to the pseudonym key.
-/// Deterministic: the same bytes give the same answer on every node.
-/// </summary>
-public interface IPseudonymCredentials
-{
-    bool TryVerify(ReadOnlySpan<byte> credential, ReadOnlySpan<byte> registrarPublicKey, string chainId, out VerifiedCredential verified, out CustosError error);
 }

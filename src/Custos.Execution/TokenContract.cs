@@ -92,9 +92,7 @@ public sealed class TokenContract : ISystemContract
     {
         var record = call.Get(AccountRegistry.RecordKey(account));
         if (record is null) throw new ContractFailure(ErrorCode.SenderUnknown, $"account {account} is not registered");
-        var status = AccountRecord.Parser.ParseFrom(record).Status;
-        if (status == AccountStatus.Frozen) throw new ContractFailure(ErrorCode.AccountFrozen, $"account {account} is frozen");
-        if (status != AccountStatus.Active) throw new ContractFailure(ErrorCode.PermissionDenied, $"account {account} is not active");
+        AccountRegistry.RequireMayReceive(AccountRecord.Parser.ParseFrom(record), call.Block.Height);
     }
 
     private static ulong Read(ContractCall call, byte[] key) => call.Get(key) is { } bytes ? BinaryPrimitives.ReadUInt64BigEndian(bytes) : 0;

@@ -41,6 +41,7 @@ public sealed class ChainSetup
             RoundTimeoutBackoff = parameters.RoundTimeoutBackoff,
             RoundTimeoutMsMax = parameters.RoundTimeoutMsMax,
         };
+        Execution = new ExecutionLimits { KeyResetLockBlocks = (ulong)parameters.KeyResetLockWindowBlocks };
         if (genesis.GenesisQuorumCertificate is { } qcText)
         {
             byte[] qcBytes;
@@ -89,6 +90,9 @@ public sealed class ChainSetup
     public ChainIdentity Identity { get; }
 
     public ConsensusConfig Consensus { get; }
+
+    /// <summary>The execution parameters genesis fixes (the key-reset lock window); the executor must be built with them.</summary>
+    public ExecutionLimits Execution { get; }
 
     public static ChainSetup Load(string path)
     {

@@ -41,6 +41,11 @@ public sealed class GoldenEncodingTests
         ("OBJECT_TYPE_TRANSACTION_BATCH", 11),
         ("OBJECT_TYPE_MERKLE_LEAF", 12),
         ("OBJECT_TYPE_MERKLE_NODE", 13),
+        ("OBJECT_TYPE_PSEUDONYM_CREDENTIAL", 14),
+        ("OBJECT_TYPE_PSEUDONYM_ESCROW", 15),
+        ("OBJECT_TYPE_ESCROW_SHARE", 16),
+        ("OBJECT_TYPE_RELEASED_SHARE", 17),
+        ("OBJECT_TYPE_AUDIT_REPORT", 18),
     ];
 
     private static readonly (string Name, int Number)[] ErrorCodeValues =
@@ -95,8 +100,19 @@ public sealed class GoldenEncodingTests
         ("ERROR_CODE_INSUFFICIENT_FUNDS", 705),
         ("ERROR_CODE_ACCOUNT_FROZEN", 706),
         ("ERROR_CODE_CONTRACT_TRAPPED", 707),
+        ("ERROR_CODE_ACCOUNT_LOCKED", 708),
+        ("ERROR_CODE_ACCOUNT_EXPIRED", 709),
+        ("ERROR_CODE_ACCOUNT_CANCELLED", 710),
+        ("ERROR_CODE_CONTRACT_FROZEN", 711),
+        ("ERROR_CODE_RIGHTS_RESTRICTED", 712),
+        ("ERROR_CODE_ASSET_FROZEN", 713),
         ("ERROR_CODE_LIMIT_EXCEEDED", 800),
         ("ERROR_CODE_NOT_AUTHORISED", 801),
+        ("ERROR_CODE_CASE_REFERENCE_REUSED", 802),
+        ("ERROR_CODE_APPROVAL_INVALID", 803),
+        ("ERROR_CODE_CREDENTIAL_INVALID", 804),
+        ("ERROR_CODE_APPROVALS_INSUFFICIENT", 805),
+        ("ERROR_CODE_SUSPENDED", 806),
     ];
 
     // Message.field = number [repeated] type, in declaration order of messages and field-number order of fields.
@@ -252,6 +268,11 @@ public sealed class GoldenEncodingTests
         { ObjectType.TransactionBatch, "637573746f732f76312f7472616e73616374696f6e5f626174636800" },
         { ObjectType.MerkleLeaf, "637573746f732f76312f6d65726b6c655f6c65616600" },
         { ObjectType.MerkleNode, "637573746f732f76312f6d65726b6c655f6e6f646500" },
+        { ObjectType.PseudonymCredential, "637573746f732f76312f70736575646f6e796d5f63726564656e7469616c00" },
+        { ObjectType.PseudonymEscrow, "637573746f732f76312f70736575646f6e796d5f657363726f7700" },
+        { ObjectType.EscrowShare, "637573746f732f76312f657363726f775f736861726500" },
+        { ObjectType.ReleasedShare, "637573746f732f76312f72656c65617365645f736861726500" },
+        { ObjectType.AuditReport, "637573746f732f76312f61756469745f7265706f727400" },
     };
 
     public static TheoryData<string, string, string, string, string> SuiteDigests => new()

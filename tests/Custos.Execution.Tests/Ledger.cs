@@ -15,10 +15,10 @@ internal sealed class Ledger : IStateReader
 
     public Ledger(ICryptoSuite suite, int accounts, ulong balance, AccountType type = AccountType.Ordinary,
         IReadOnlyList<ISystemContract>? contracts = null, Func<int, (string Organisation, AccountType Type)>? accountOf = null,
-        IEnumerable<GenesisOrganisationRole>? organisations = null)
+        IEnumerable<GenesisOrganisationRole>? organisations = null, ExecutionLimits? limits = null)
     {
         Suite = suite;
-        Executor = new BlockExecutor(suite, contracts ?? BlockExecutor.StandardContracts);
+        Executor = new BlockExecutor(suite, contracts ?? BlockExecutor.StandardContracts, limits);
         for (var i = 0; i < accounts; i++)
         {
             Keys.Add(suite.GenerateKey());
@@ -53,6 +53,8 @@ internal sealed class Ledger : IStateReader
     }
 
     public int Count => _state.Count;
+
+    public IEnumerable<KeyValuePair<byte[], byte[]>> Entries => _state;
 
     public BlockExecutionResult Execute(params Transaction[] transactions)
     {

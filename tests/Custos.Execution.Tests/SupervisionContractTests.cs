@@ -168,4 +168,85 @@ public sealed class SupervisionContractTests
         Assert.Equal(ErrorCode.NotAuthorised, Run(ledger, Supervise(ledger, CentralBank, "propose_intervention", proposal)));
         Assert.Null(SupervisionContract.ReadIntervention(ledger, "H-2"));
     }
+
+    [Fact]
+    public void Frozen_contract_refuses_its_callers_until_unfrozen()
+    {
+        var ledger = NewLedger();
+        var freeze = new ContractFreezeArguments { Contract = TokenContract.ContractName, Reason = "defect under investigation" };
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "freeze_contract", freeze)));
+        Assert.Equal(ErrorCode.ContractFrozen, Run(ledger, ledger.Transfer(Alice, Bob, 10)));
+        Assert.Equal(1_000UL, ledger.Balance(Alice));
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "unfreeze_contract", freeze, nonce: 2)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, ledger.Transfer(Alice, Bob, 10, nonce: 2)));
+    }
+
+    [Fact]
+    public void A_freeze_takes_effect_for_the_rest_of_its_own_block()
+    {
+        var ledger = NewLedger();
+        var freeze = Supervise(ledger, Regulator, "freeze_contract", new ContractFreezeArguments { Contract = TokenContract.ContractName, Reason = "halt payments" });
+
+        var result = ledger.Execute(ledger.Transfer(Alice, Bob, 1), freeze, ledger.Transfer(Bob, Alice, 1));
+
+        Assert.Equal([ErrorCode.Ok, ErrorCode.Ok, ErrorCode.ContractFrozen], result.Receipts.Select(r => r.Code));
+    }
+
+    [Fact]
+    public void Restricted_account_may_not_call_denied_contracts()
+    {
+        var ledger = NewLedger();
+        var restrict = new RestrictionArguments { Account = ledger.Ids[Alice].ToByteString(), Reason = "velocity breach", DeniedContracts = { TokenContract.ContractName } };
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "restrict", restrict)));
+        Assert.Equal(ErrorCode.RightsRestricted, Run(ledger, ledger.Transfer(Alice, Bob, 10)));
+        // Others are untouched, and the restricted account can still be paid.
+        Assert.Equal(ErrorCode.Ok, Run(ledger, ledger.Transfer(Bob, Alice, 10)));
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "lift_restriction", new LiftRestrictionArguments { Account = restrict.Account, Reason = "cleared" }, nonce: 2)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, ledger.Transfer(Alice, Bob, 10, nonce: 2)));
+        Assert.Equal(0u, SupervisionContract.ReadMeasures(ledger).RestrictedAccounts);
+    }
+
+    [Fact]
+    public void System_halt_refuses_everything_but_supervision_until_resumed()
+    {
+        var ledger = NewLedger();
+        var halt = new InterventionProposal { Reference = "HALT-1", Kind = InterventionKind.SystemHalt, Reason = "incident", LegalBasis = "emergency rule 3" };
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "propose_intervention", halt)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, ledger.Transfer(Alice, Bob, 10)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, CentralBank, "approve_intervention", new ApproveInterventionArguments { Reference = "HALT-1" })));
+        Assert.True(SupervisionContract.ReadMeasures(ledger).Halted);
+        Assert.Equal(ErrorCode.Suspended, Run(ledger, ledger.Transfer(Alice, Bob, 10, nonce: 2)));
+
+        var resume = new InterventionProposal { Reference = "RESUME-1", Kind = InterventionKind.SystemResume, Reason = "resolved", LegalBasis = "emergency rule 3" };
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "propose_intervention", resume, nonce: 2)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, CentralBank, "approve_intervention", new ApproveInterventionArguments { Reference = "RESUME-1" }, nonce: 2)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, ledger.Transfer(Alice, Bob, 10, nonce: 3)));
+        Assert.Equal(980UL, ledger.Balance(Alice));
+    }
+
+    [Fact]
+    public void Regulator_sets_replaces_and_removes_rules_and_a_malformed_rule_changes_nothing()
+    {
+        var ledger = NewLedger();
+        var rule = new SupervisionRule { Id = "large-value", Kind = SupervisionRuleKind.LargeValue, Threshold = 500, Severity = AlertSeverity.High, Enabled = true };
+
+        Assert.Equal(ErrorCode.NotAuthorised, Run(ledger, Supervise(ledger, Org2Registrar, "set_rule", rule)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "set_rule", rule)));
+        var stored = Assert.Single(SupervisionContract.ReadRules(ledger).Rules);
+        Assert.Equal(ledger.Height, stored.EffectiveHeight);
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "set_rule", new SupervisionRule(rule) { Threshold = 800 }, nonce: 2)));
+        Assert.Equal(800UL, Assert.Single(SupervisionContract.ReadRules(ledger).Rules).Threshold);
+
+        Assert.NotEqual(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "set_rule", new SupervisionRule(rule) { Id = "Bad Id!" }, nonce: 3)));
+        Assert.Single(SupervisionContract.ReadRules(ledger).Rules);
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "remove_rule", new RemoveRuleArguments { Id = "large-value", Reason = "superseded" }, nonce: 4)));
+        Assert.Empty(SupervisionContract.ReadRules(ledger).Rules);
+    }
 }

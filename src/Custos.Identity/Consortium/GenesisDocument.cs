@@ -132,6 +132,7 @@ public sealed record GenesisDocument
             throw new CustosException(ErrorCode.InvalidField, $"genesis has {Validators.Count} validators, fewer than the minimum safe number {Parameters.ValidatorsMin}");
         }
 
+        if (Parameters.KeyResetLockWindowBlocks < 1) throw new CustosException(ErrorCode.InvalidField, "keyResetLockWindowBlocks must be at least 1 (ID-5)");
         if (Validators.Count > WireLimits.ValidatorsMax) throw new CustosException(ErrorCode.InvalidField, $"at most {WireLimits.ValidatorsMax} validators");
         var nodes = Validators.Concat(Observers).ToList();
         if (nodes.Select(n => n.Name).Distinct().Count() != nodes.Count) throw new CustosException(ErrorCode.InvalidField, "node names repeat");
