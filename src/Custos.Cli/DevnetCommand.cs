@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Custos.Api;
 using Custos.Cli.Init;
 using Custos.Cli.Network;
+using Custos.Cli.Scenarios;
 using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Crypto;
@@ -29,7 +30,8 @@ internal static class DevnetCommand
         var observers = new Option<int>("--observers") { Description = "Observers (the first is the regulator's supervisor node)", DefaultValueFactory = _ => 1 };
         var suite = new Option<string>("--suite") { Description = "gm (SM2/SM3/SM4, the default) or intl", DefaultValueFactory = _ => "gm" };
         var basePort = new Option<int>("--base-port") { Description = "Ports: P2P base+1.., client API base+1001.., HTTP base+2001..", DefaultValueFactory = _ => 7100 };
-        var command = new Command("devnet", "Run a local network of real node processes (the README's main command)") { directory, smoke, validators, observers, suite, basePort };
+        var scenario = new Option<string?>("--scenario") { Description = "Run a scenario on the fresh network, print each step and exit (supervision)" };
+        var command = new Command("devnet", "Run a local network of real node processes (the README's main command)") { directory, smoke, validators, observers, suite, basePort, scenario };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var root = Path.GetFullPath(parse.GetValue(directory)!);
@@ -48,9 +50,20 @@ internal static class DevnetCommand
                 Overwrite = true,
             });
             var network = NetworkDirectory.Open(root);
+            var scenarioName = parse.GetValue(scenario);
+            if (scenarioName is not null && scenarioName != "supervision") throw new CustosException(ErrorCode.InvalidField, $"unknown scenario '{scenarioName}' (supervision)");
+            await using var supervision = scenarioName == "supervision" ? await SupervisionBackOffice.PrepareAsync(network, output, cancellationToken) : null;
             await using var processes = DevnetProcesses.Start(network);
             await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
             foreach (var node in processes.Nodes) output.WriteLine($"  {node.Name,-12} api {node.ApiAddress}  http http://{node.HttpAddress} (health, metrics, REST)  pid {node.ProcessId}");
+
+            if (supervision is not null)
+            {
+                using var run = new SupervisionScenario(network, processes, supervision, output);
+                var result = await run.RunAsync(cancellationToken);
+                output.WriteLine(result.Summary());
+                return result.Passed ? 0 : 1;
+            }
 
             if (count > 0)
             {

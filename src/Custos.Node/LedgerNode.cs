@@ -8,6 +8,7 @@ using Google.Protobuf;
 using Custos.Crypto.Custody;
 using Custos.Execution;
 using Custos.Identity;
+using Custos.Identity.Consortium;
 using Custos.Mempool;
 using Custos.Network;
 using Custos.Network.Grpc;
@@ -15,6 +16,7 @@ using Custos.Network.Hosting;
 using Custos.Network.Tls;
 using Custos.Node.Api;
 using Custos.Storage;
+using Custos.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -86,7 +88,7 @@ public sealed class LedgerNode : IAsyncDisposable
         var node = new LedgerNode(config.Node, chain, metrics);
         try
         {
-            await node.ComposeAsync(config, Resolve(config.DataDirectory), self, key, certificate, log, cancellationToken).ConfigureAwait(false);
+            await node.ComposeAsync(config, Resolve(config.DataDirectory), Resolve, self, key, certificate, log, cancellationToken).ConfigureAwait(false);
             return node;
         }
         catch
@@ -125,8 +127,8 @@ public sealed class LedgerNode : IAsyncDisposable
         }
     }
 
-    private async Task ComposeAsync(NodeConfigurationFile config, string dataDirectory, NodeId self, ISigningKey key, ConsortiumCertificate certificate,
-        NodeLog log, CancellationToken cancellationToken)
+    private async Task ComposeAsync(NodeConfigurationFile config, string dataDirectory, Func<string, string> resolve, NodeId self, ISigningKey key,
+        ConsortiumCertificate certificate, NodeLog log, CancellationToken cancellationToken)
     {
         var chain = Chain;
         var suite = chain.Suite;
@@ -183,9 +185,20 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(api);
         ApiEndpoint = api.Endpoint;
 
+        SupervisorServices? supervisor = null;
+        if (config.Kind == NodeKind.Supervisor)
+        {
+            supervisor = await SupervisorServices.StartAsync(config.Supervision ?? new SupervisionSettings(), resolve, chain, store, feed, log, cancellationToken).ConfigureAwait(false);
+            _stack.Add(supervisor);
+        }
+
         if (config.HttpListen is { } httpListen)
         {
-            var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, new RequestSignature(trust, clock), cancellationToken).ConfigureAwait(false);
+            var signature = new RequestSignature(trust, clock);
+            Action<WebApplication>? supervision = supervisor is null
+                ? null
+                : app => app.MapSupervisionAlerts(supervisor.Alerts, supervisor.Feed, new SupervisionAccess(signature, trust));
+            var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, signature, cancellationToken, supervision).ConfigureAwait(false);
             _stack.Add(http);
             HttpEndpoint = http.Endpoint;
         }

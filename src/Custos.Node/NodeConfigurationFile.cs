@@ -44,6 +44,9 @@ public sealed record NodeConfigurationFile
     /// <summary>Static peers as name@host:port.</summary>
     public required IReadOnlyList<string> Peers { get; init; }
 
+    /// <summary>A supervisor node's alert store, webhook and SQL index (ignored on other kinds of node).</summary>
+    public SupervisionSettings? Supervision { get; init; }
+
     public byte[] Encode() => JsonSerializer.SerializeToUtf8Bytes(this, GenesisDocument.JsonOptions);
 
     public static NodeConfigurationFile Load(string path)

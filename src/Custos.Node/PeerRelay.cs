@@ -243,19 +243,38 @@ internal sealed class PeerRelay : IAsyncDisposable
         if (missing.Count > 0) return false;
         if (!ConsensusMessages.TryDecode(compact.Message.Span, out var message, out var error)) throw error.ToException();
         if (message.BodyCase != ConsensusMessage.BodyOneofCase.Proposal) throw new CustosException(ErrorCode.InvalidField, "a compact proposal must hold a proposal");
-        var block = Block.Parser.ParseFrom(message.Proposal.Block);
-        if (block.Transactions.Count != 0) throw new CustosException(ErrorCode.InvalidField, "a compact proposal's block must not carry transactions");
+        var stripped = Block.Parser.ParseFrom(message.Proposal.Block);
+        if (stripped.Transactions.Count != 0) throw new CustosException(ErrorCode.InvalidField, "a compact proposal's block must not carry transactions");
+        var transactions = new List<Transaction>();
         foreach (var digest in digests)
         {
             if (!_batches.TryGet(digest, out var batch)) return false;
-            block.Transactions.AddRange(batch.Batch.Transactions);
+            transactions.AddRange(batch.Transactions);
         }
 
+        // The block is assembled from the batches' transactions as they were decoded (ids remembered), and handed to
+        // the engine with the message, so that neither this node's engine nor its execution decodes them again. A block
+        // that does not assemble (a bad header, a transaction of another chain) goes to the engine as plain bytes, to be
+        // refused and journalled there like any invalid proposal.
         var proposal = message.Proposal.Clone();
-        proposal.Block = block.ToByteString();
-        var hash = BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span);
-        _log.Info("proposal-rebuilt", ("peer", peer), ("batches", digests.Count), ("transactions", block.Transactions.Count));
-        _host.Post(new BlockBatchesInput(hash, digests, new MessageReceived(from, ConsensusMessages.Encode(proposal))));
+        MessageReceived received;
+        Hash32 hash;
+        if (BlockRecord.TryAssemble(stripped.Header.Span, transactions, _chain.Suite, out var block, out _))
+        {
+            proposal.Block = UnsafeByteOperations.UnsafeWrap(block.Encoded);
+            received = new MessageReceived(from, ConsensusMessages.Encode(proposal)) { Block = block };
+            hash = block.Hash;
+        }
+        else
+        {
+            stripped.Transactions.AddRange(transactions.Select(t => UnsafeByteOperations.UnsafeWrap(t.Envelope)));
+            proposal.Block = stripped.ToByteString();
+            received = new MessageReceived(from, ConsensusMessages.Encode(proposal));
+            hash = BlockRecord.HashOfHeader(_chain.Suite, stripped.Header.Span);
+        }
+
+        _log.Info("proposal-rebuilt", ("peer", peer), ("batches", digests.Count), ("transactions", transactions.Count));
+        _host.Post(new BlockBatchesInput(hash, digests, received));
         return true;
     }
 

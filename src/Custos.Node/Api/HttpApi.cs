@@ -38,9 +38,11 @@ internal sealed class HttpApi : IAsyncDisposable
     public IPEndPoint Endpoint { get; }
 
     public static async Task<HttpApi> StartAsync(IPEndPoint listen, LedgerQueries queries, NodeMetrics metrics, string node, Func<string?> haltReason,
-        RequestSignature signature, CancellationToken cancellationToken)
+        RequestSignature signature, CancellationToken cancellationToken, Action<WebApplication>? extend = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // A node reads no appsettings.json. Watching for one put an inotify watch on every directory below the working
+        // directory, and every file written there (a build, another node's data) woke each node's watcher thread.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel =>
         {
@@ -56,6 +58,8 @@ internal sealed class HttpApi : IAsyncDisposable
             ? Results.Json(new { status = "halted", reason }, statusCode: 503)
             : Results.Json(new { status = "ok", height = metrics.Height }));
         app.MapGet("/metrics", () => Results.Text(metrics.Render(node), "text/plain; version=0.0.4"));
+        // A supervisor node adds the regulator's endpoints, which check their own access.
+        extend?.Invoke(app);
 
         var v1 = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
         {

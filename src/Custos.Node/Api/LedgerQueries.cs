@@ -180,13 +180,7 @@ internal sealed class LedgerQueries(
         }
     }
 
-    private IEnumerable<Receipt> Receipts(StoredBlock block)
-    {
-        for (var i = 0; i < block.Block.Transactions.Count; i++)
-        {
-            if (store.ReadReceipt(new TransactionLocation(block.Height, (uint)i)) is { } bytes) yield return Receipt.Parser.ParseFrom(bytes);
-        }
-    }
+    private IEnumerable<Receipt> Receipts(StoredBlock block) => store.ReadReceipts(block.Height).Select(Receipt.Parser.ParseFrom);
 }
 
 /// <summary>
@@ -217,10 +211,9 @@ public sealed class StoreStateReader(LedgerStore store, int entriesMax = 65_536)
             if (snapshot.Version != latest) snapshot = fresh;
         }
 
-        var owned = key.ToArray();
-        if (snapshot.Values.TryGetValue(owned, out value)) return value is not null;
+        if (snapshot.Values.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out value)) return value is not null;
         value = latest is { } version ? store.State.Get(key, version) : null;
-        if (Interlocked.Increment(ref snapshot.Added) <= entriesMax) snapshot.Values.TryAdd(owned, value);
+        if (Interlocked.Increment(ref snapshot.Added) <= entriesMax) snapshot.Values.TryAdd(key.ToArray(), value);
         return value is not null;
     }
 }
