@@ -197,7 +197,12 @@ public sealed class LedgerNode : IAsyncDisposable
             var signature = new RequestSignature(trust, clock);
             Action<WebApplication>? supervision = supervisor is null
                 ? null
-                : app => app.MapSupervisionAlerts(supervisor.Alerts, supervisor.Feed, new SupervisionAccess(signature, trust));
+                : app =>
+                {
+                    var access = new SupervisionAccess(signature, trust);
+                    app.MapSupervisionAlerts(supervisor.Alerts, supervisor.Feed, access);
+                    if (supervisor.Queries is { } queries) app.MapSupervisionAudit(queries, access, trust, log);
+                };
             var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, signature, cancellationToken, supervision).ConfigureAwait(false);
             _stack.Add(http);
             HttpEndpoint = http.Endpoint;

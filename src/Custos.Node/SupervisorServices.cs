@@ -50,6 +50,9 @@ internal sealed class SupervisorServices : IAsyncDisposable
 
     public SupervisionIndexer? Indexer { get; private set; }
 
+    /// <summary>The regulator's audit queries over the SQL index (null without one).</summary>
+    public SupervisionQueries? Queries { get; private set; }
+
     public static async Task<SupervisorServices> StartAsync(SupervisionSettings settings, Func<string, string> resolve, ChainSetup chain, LedgerStore store,
         CommitFeed commits, NodeLog log, CancellationToken cancellationToken)
     {
@@ -91,6 +94,7 @@ internal sealed class SupervisorServices : IAsyncDisposable
         {
             var indexer = new SupervisionIndexer(new LedgerStoreBlockSource(store), index, new IndexLogAdapter(log));
             services.Indexer = indexer;
+            services.Queries = new SupervisionQueries(index.Options);
             services.Run("supervision-index", log, indexer.RunAsync);
             services.Run("supervision-index-wake", log, async stop =>
             {
@@ -188,6 +192,7 @@ internal sealed class SupervisorServices : IAsyncDisposable
 
         if (_webhook is not null) await _webhook.DisposeAsync().ConfigureAwait(false);
         if (_index is not null) await _index.DisposeAsync().ConfigureAwait(false);
+        if (Queries is not null) await Queries.DisposeAsync().ConfigureAwait(false);
         Alerts.Dispose();
         _stop.Dispose();
     }

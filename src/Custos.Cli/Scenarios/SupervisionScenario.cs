@@ -248,31 +248,41 @@ internal sealed class SupervisionScenario(NetworkDirectory network, DevnetProces
         _run.Expect(delivered, "the alert was delivered to the regulator's webhook", $"{backOffice.Deliveries.Count} deliveries");
     }
 
-    /// <summary>After the opening, the regulator lists the pseudonym's transactions from the supervisor node's SQL index (look-through, SUP-2/3).</summary>
+    /// <summary>
+    /// After the opening, the regulator lists the pseudonym's transactions through the supervisor node's audit API
+    /// (look-through, SUP-2/3), and reads statistics per organisation (SUP-6); a registrar is refused both.
+    /// </summary>
     private async Task ExpectRelatedTransactionsAsync(AccountId account, CancellationToken cancellationToken)
     {
-        if (backOffice.Database is not { } database)
+        if (backOffice.Database is null)
         {
-            _run.Expect(false, "the opened pseudonym's transactions are listed from the SQL index", backOffice.DatabaseUnavailable);
+            _run.Expect(false, "the opened pseudonym's transactions are listed by the audit API", backOffice.DatabaseUnavailable);
             return;
         }
 
+        var regulator = User("regulator@regulator");
+        var node = processes.Nodes.First(n => n.Name == backOffice.Supervisor);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{node.HttpAddress}"), Timeout = TimeSpan.FromSeconds(10) };
+        var path = $"/v1/supervision/transactions?account={account}&limit=1000";
+
         // The index follows the chain a moment behind: wait (bounded) until it holds the pseudonym's payments.
-        await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        long sent = 0, received = 0;
+        var sent = 0;
+        var payee = 0;
+        var status = HttpStatusCode.OK;
         for (var wait = DateTime.UtcNow + TimeSpan.FromSeconds(60); DateTime.UtcNow < wait; await Task.Delay(250, cancellationToken))
         {
-            await using var query = new Npgsql.NpgsqlCommand(
-                "SELECT count(*) FILTER (WHERE role = 'sender'), count(*) FILTER (WHERE role <> 'sender') FROM custos.account_transactions WHERE account = @account", connection);
-            query.Parameters.AddWithValue("account", account.ToArray());
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            (sent, received) = (reader.GetInt64(0), reader.GetInt64(1));
+            (status, var body) = await GetSignedAsync(http, regulator, path, cancellationToken);
+            if (status != HttpStatusCode.OK) break;
+            var rows = System.Text.Json.JsonDocument.Parse(body).RootElement.EnumerateArray().Select(r => r.GetProperty("role").GetString()).ToList();
+            (sent, payee) = (rows.Count(r => r == "sender"), rows.Count(r => r == "payee"));
             if (sent >= 6) break;
         }
 
-        _run.Expect(sent >= 6, "the opened pseudonym's transactions are listed from the SQL index", $"{sent} sent, {received} other entries");
+        _run.Expect(sent >= 6 && payee >= 1, "the audit API lists the opened pseudonym's transactions (sent and received)", $"HTTP {(int)status}: {sent} sent, {payee} received");
+        var (statistics, statisticsBody) = await GetSignedAsync(http, regulator, "/v1/supervision/statistics?by=organisation", cancellationToken);
+        _run.Expect(statistics == HttpStatusCode.OK && statisticsBody.Contains("\"org1\"", StringComparison.Ordinal), "daily statistics per organisation are served to the regulator", $"HTTP {(int)statistics}");
+        var (refused, _) = await GetSignedAsync(http, User("registrar@org1"), path, cancellationToken);
+        _run.Expect(refused is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized, "the audit API refuses a registrar", $"HTTP {(int)refused}");
     }
 
     /// <summary>

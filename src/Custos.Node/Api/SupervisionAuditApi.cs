@@ -1,0 +1,130 @@
+using System.Globalization;
+using Custos.Core;
+using Custos.Core.Wire;
+using Custos.Identity;
+using Custos.Network.Tls;
+using Custos.Supervision.Index;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Custos.Node.Api;
+
+/// <summary>
+/// The regulator's audit API on the supervisor node, over its SQL index (SUP-1, SUP-2, SUP-6). Regulator only (a signed
+/// request with a regulator certificate); every query is written to the node's log with who asked and what, so that
+/// the regulator's own use of its view leaves evidence.
+/// <list type="bullet">
+/// <item><c>GET /v1/supervision/transactions?account=&amp;from=&amp;to=&amp;minAmount=&amp;maxAmount=&amp;contract=&amp;organisation=&amp;limit=</c>:
+/// transactions by account or pseudonym (each role it played: sender, payer, payee), time range (ISO 8601), amount, contract, organisation.</item>
+/// <item><c>GET /v1/supervision/statistics?by=contract|organisation&amp;from=YYYY-MM-DD&amp;to=YYYY-MM-DD</c>: daily statistics.</item>
+/// <item><c>GET /v1/supervision/export?fromHeight=&amp;toHeight=</c>: the records of a range of blocks as JSON lines.</item>
+/// </list>
+/// </summary>
+public static class SupervisionAuditApi
+{
+    public const string TransactionsPath = "/v1/supervision/transactions";
+    public const string StatisticsPath = "/v1/supervision/statistics";
+    public const string ExportPath = "/v1/supervision/export";
+    private const ulong ExportBlocksMax = 100_000;
+    private static readonly CertificateRole[] Regulator = [CertificateRole.Regulator];
+
+    public static IEndpointRouteBuilder MapSupervisionAudit(this IEndpointRouteBuilder routes, SupervisionQueries queries, SupervisionAccess access, TrustStore trust, NodeLog log)
+    {
+        routes.MapGet(TransactionsPath, async (HttpRequest request, CancellationToken cancellationToken) =>
+        {
+            if (Authorise(request, access, trust, log) is { } refused) return refused;
+            try
+            {
+                var q = request.Query;
+                var filter = new TransactionFilter
+                {
+                    Account = Text(q, "account") is { } account ? AccountId.Parse(account) : null,
+                    From = Time(q, "from"),
+                    To = Time(q, "to"),
+                    MinAmount = Number(q, "minAmount"),
+                    MaxAmount = Number(q, "maxAmount"),
+                    Contract = Text(q, "contract"),
+                    Organisation = Text(q, "organisation"),
+                    Limit = (int)(Number(q, "limit") ?? 100),
+                };
+                return Results.Json(await queries.TransactionsAsync(filter, cancellationToken).ConfigureAwait(false));
+            }
+            catch (CustosException e)
+            {
+                return Problem(e.Error);
+            }
+        });
+
+        routes.MapGet(StatisticsPath, async (HttpRequest request, CancellationToken cancellationToken) =>
+        {
+            if (Authorise(request, access, trust, log) is { } refused) return refused;
+            try
+            {
+                var by = Text(request.Query, "by") ?? "contract";
+                if (by is not ("contract" or "organisation")) throw new CustosException(ErrorCode.InvalidField, "by is 'contract' or 'organisation'");
+                return Results.Json(await queries.StatisticsAsync(by == "organisation", Day(request.Query, "from"), Day(request.Query, "to"), cancellationToken).ConfigureAwait(false));
+            }
+            catch (CustosException e)
+            {
+                return Problem(e.Error);
+            }
+        });
+
+        routes.MapGet(ExportPath, async (HttpContext context, CancellationToken cancellationToken) =>
+        {
+            if (Authorise(context.Request, access, trust, log) is { } refused) return refused;
+            try
+            {
+                var from = Number(context.Request.Query, "fromHeight") ?? 0;
+                var to = Number(context.Request.Query, "toHeight") ?? throw new CustosException(ErrorCode.InvalidField, "toHeight is required");
+                if (to >= from && to - from >= ExportBlocksMax) throw new CustosException(ErrorCode.TooLarge, $"export at most {ExportBlocksMax} blocks at a time");
+                context.Response.ContentType = "application/x-ndjson";
+                await queries.ExportAsync(from, to, context.Response.Body, cancellationToken).ConfigureAwait(false);
+                return Results.Empty;
+            }
+            catch (CustosException e)
+            {
+                return Problem(e.Error);
+            }
+        });
+        return routes;
+    }
+
+    /// <summary>Refuses anyone but the regulator; logs who asked what (never the signature or certificate bytes).</summary>
+    private static IResult? Authorise(HttpRequest request, SupervisionAccess access, TrustStore trust, NodeLog log)
+    {
+        if (access.Check(request) is { } refusal)
+        {
+            log.Warn("supervision-query-refused", ("path", request.Path.Value), ("code", refusal.Code.ToString()));
+            return Problem(refusal);
+        }
+
+        var der = Convert.FromBase64String(request.Headers[RequestSignature.CertificateHeader].ToString());
+        var caller = trust.TryValidate(der, Regulator, out var identity, out _) ? $"{identity.CommonName}" : "unknown";
+        log.Info("supervision-query", ("by", caller), ("path", request.Path.Value), ("query", request.QueryString.Value));
+        return null;
+    }
+
+    private static string? Text(IQueryCollection query, string name) => query.TryGetValue(name, out var value) && value.Count > 0 && value[0] is { Length: > 0 } text ? text : null;
+
+    private static ulong? Number(IQueryCollection query, string name) => Text(query, name) is not { } text
+        ? null
+        : ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new CustosException(ErrorCode.InvalidField, $"{name} is not a whole number");
+
+    private static DateTimeOffset? Time(IQueryCollection query, string name) => Text(query, name) is not { } text
+        ? null
+        : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value : throw new CustosException(ErrorCode.InvalidField, $"{name} is not an ISO 8601 time");
+
+    private static DateOnly? Day(IQueryCollection query, string name) => Text(query, name) is not { } text
+        ? null
+        : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var value) ? value : throw new CustosException(ErrorCode.InvalidField, $"{name} is not a YYYY-MM-DD date");
+
+    private static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
+    {
+        ErrorCode.CertificateWrongRole => 403,
+        ErrorCode.NotAuthorised or ErrorCode.SignatureInvalid or ErrorCode.CertificateUntrusted or ErrorCode.CertificateExpired or ErrorCode.CertificateRevoked
+            or ErrorCode.CertificateNotYetValid or ErrorCode.CertificateSignatureInvalid or ErrorCode.CertificateMalformed => 401,
+        _ => 400,
+    });
+}
