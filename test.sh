@@ -12,12 +12,14 @@ finish() { # passed failed skipped
   if [ "$2" -eq 0 ] && [ "$1" -gt 0 ]; then exit 0; else exit 1; fi
 }
 
-# 1. System packages the tests use: SoftHSM2 (PKCS#11 key custody), openssl (certificate interoperability) and
-#    iproute2 (the integration tests' network partition between namespaces).
+# 1. System packages the tests use: SoftHSM2 (PKCS#11 key custody), openssl (certificate interoperability),
+#    iproute2 (the integration tests' network partition between namespaces) and PostgreSQL (the supervision index
+#    tests start their own server; Debian keeps its binaries in /usr/lib/postgresql/<version>/bin).
 missing=()
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${missing[*]}"
