@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using Custos.Core;
 using Custos.Node;
 using Custos.Storage;
-using Xunit.Sdk;
 
 namespace Custos.IntegrationTests;
 
@@ -24,8 +22,9 @@ public sealed class AgreementTests
         var root = Path.Combine(temporary, "net");
         try
         {
-            var (exitCode, output) = await RunDevnetAsync(root, TimeSpan.FromSeconds(240), cancellationToken);
-            Assert.True(exitCode == 0, $"`custos devnet --smoke {Transfers}` exited with {exitCode}:\n{output}{LogTails(root)}");
+            var (exitCode, output) = await DevnetRun.RunAsync(["devnet", "--smoke", Transfers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", root,
+                "--base-port", BasePort.ToString(System.Globalization.CultureInfo.InvariantCulture)], root, TimeSpan.FromSeconds(240), cancellationToken);
+            Assert.True(exitCode == 0, $"`custos devnet --smoke {Transfers}` exited with {exitCode}:\n{output}{DevnetRun.LogTails(root)}");
             Assert.Contains($"smoke: {Transfers} transfers committed, 5 nodes agree on", output, StringComparison.Ordinal);
             TestContext.Current.TestOutputHelper?.WriteLine(output);
 
@@ -45,7 +44,7 @@ public sealed class AgreementTests
         try
         {
             var common = stores.Min(s => s.Store.Head!.Height);
-            var context = $"\n{output}{LogTails(root)}";
+            var context = $"\n{output}{DevnetRun.LogTails(root)}";
             for (ulong height = 0; height <= common; height++)
             {
                 var expected = stores[0].Store.ReadBlock(height)?.Hash;
@@ -72,58 +71,5 @@ public sealed class AgreementTests
         {
             foreach (var (_, store) in stores) store.Dispose();
         }
-    }
-
-    /// <summary>Runs the devnet command to its end (bounded); on timeout it is stopped with SIGTERM, then killed with its nodes.</summary>
-    private static async Task<(int ExitCode, string Output)> RunDevnetAsync(string root, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var start = CustosProgram.Command(["devnet", "--smoke", Transfers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", root,
-            "--base-port", BasePort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        start.WorkingDirectory = Path.GetDirectoryName(root);
-        using var process = new Process { StartInfo = start };
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The devnet stops its nodes on SIGTERM; if even that hangs, the whole process tree goes.
-            Signals.Terminate(process.Id);
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            try
-            {
-                await process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-            }
-
-            lock (output) throw new XunitException($"`custos devnet --smoke` did not finish within {timeout.TotalSeconds:0} s:\n{output}{LogTails(root)}");
-        }
-
-        lock (output) return (process.ExitCode, output.ToString());
-    }
-
-    private static string LogTails(string root)
-    {
-        var logs = Path.Combine(root, "logs");
-        if (!Directory.Exists(logs)) return "\n(no node logs)";
-        return string.Concat(Directory.GetFiles(logs, "*.log").Order().Select(f => $"\n--- {Path.GetFileName(f)}:\n{LocalNode.Tail(f, 20)}"));
     }
 }
