@@ -32,8 +32,13 @@ public enum AuditFindingKind
     Equivocation,
 }
 
-/// <summary>One thing the audit found. <see cref="Culprit"/> is a validator index in <see cref="Epoch"/>'s set.</summary>
-public sealed record AuditFinding(AuditSeverity Severity, AuditFindingKind Kind, string Message, ulong? JournalIndex = null, ulong? Epoch = null, ulong? Round = null, uint? Culprit = null)
+/// <summary>
+/// One thing the audit found. <see cref="Culprit"/> is a validator index in <see cref="Epoch"/>'s set. An
+/// <see cref="AuditFindingKind.Equivocation"/> carries <see cref="Evidence"/>: the two signed statements, so that
+/// anyone holding the epoch's validator set can check it without the journal.
+/// </summary>
+public sealed record AuditFinding(AuditSeverity Severity, AuditFindingKind Kind, string Message, ulong? JournalIndex = null, ulong? Epoch = null, ulong? Round = null, uint? Culprit = null,
+    EquivocationEvidence? Evidence = null)
 {
     public override string ToString() =>
         $"{Severity.ToString().ToLowerInvariant()} {Kind}{(JournalIndex is { } i ? $" (entry {i})" : "")}: {Message}";
@@ -93,7 +98,7 @@ public static class ConsensusAudit
         private readonly List<AuditFinding> _findings = [];
         private readonly Dictionary<ulong, ValidatorSet> _sets = new(trusted);
         private readonly HashSet<Hash32> _verified = [];
-        private readonly Dictionary<(ulong Epoch, ulong Round, SignedKind Kind, uint Author), ByteString> _statements = [];
+        private readonly Dictionary<(ulong Epoch, ulong Round, SignedKind Kind, uint Author), SignedStatement> _statements = [];
         private readonly HashSet<(ulong, ulong, SignedKind, uint)> _equivocations = [];
         private readonly SortedDictionary<ulong, (Hash32 Hash, Hash32 Parent, ulong Round, QuorumCertificateView? CommitQc, ulong? Entry)> _committed = [];
         private readonly HashSet<Hash32> _provenByEpochEnding = [];
@@ -367,14 +372,22 @@ public static class ConsensusAudit
             var key = (epoch, round, kind, author);
             if (!_statements.TryGetValue(key, out var first))
             {
-                _statements.Add(key, data);
+                _statements.Add(key, new SignedStatement { Kind = kind, Data = data, Signature = signature });
                 return;
             }
 
-            if (!first.Equals(data) && _equivocations.Add(key))
+            if (!first.Data.Equals(data) && _equivocations.Add(key))
             {
+                var evidence = new EquivocationEvidence
+                {
+                    Epoch = epoch,
+                    Round = round,
+                    Culprit = author,
+                    First = first,
+                    Second = new SignedStatement { Kind = kind, Data = data, Signature = signature },
+                };
                 _findings.Add(new AuditFinding(AuditSeverity.Notice, AuditFindingKind.Equivocation,
-                    $"validator {author} signed two different {kind.ToString().ToLowerInvariant()}s for epoch {epoch} round {round}", _entry, epoch, round, author));
+                    $"validator {author} signed two different {kind.ToString().ToLowerInvariant()}s for epoch {epoch} round {round}", _entry, epoch, round, author, evidence));
             }
         }
 

@@ -10,7 +10,7 @@ namespace Custos.Storage;
 /// the file system refused (disk full, permissions, a lock held by another process) is <see cref="ErrorCode.StorageIo"/>.
 /// Thread-safe (RocksDB is); the owner serialises writers.
 /// </summary>
-internal sealed class RocksDatabase : IDisposable
+internal sealed partial class RocksDatabase : IDisposable
 {
     private readonly RocksDb _db;
     private readonly Dictionary<string, ColumnFamilyHandle> _families;

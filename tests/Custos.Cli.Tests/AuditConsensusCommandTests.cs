@@ -14,7 +14,8 @@ namespace Custos.Cli.Tests;
 /// <summary>
 /// `custos audit consensus` run in-process over a real store holding what a node of a real engine network recorded:
 /// it passes a clean store, and fails, naming what is wrong, once a journal entry or a certificate is altered behind
-/// the store's back. Equivocations are listed with the culprit's node and key.
+/// the store's back. Equivocations are listed with the culprit's node and key. The store is opened read-only, so a
+/// running node's directory can be audited.
 /// </summary>
 public sealed partial class AuditConsensusCommandTests : IDisposable
 {
@@ -190,17 +191,46 @@ public sealed partial class AuditConsensusCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Store_held_by_a_running_node_is_refused_with_advice_to_stop_it_or_audit_a_backup()
+    public async Task Store_held_by_a_running_node_is_audited_read_only_without_changing_a_file()
     {
-        Run(CryptoSuites.Intl).WriteRecorderStore(Data);
+        var network = Run(CryptoSuites.Intl);
+        network.WriteRecorderStore(Data);
         using var running = LedgerStore.Open(Data);
+        var before = Snapshot(Data);
 
-        var (exit, _, error) = await Audit("--data", Data);
+        var (exit, output, error) = await Audit("--data", Data);
 
-        Assert.Equal(CustosCommand.ExitRefused, exit);
-        Assert.Contains("STORAGE_IO", error);
-        Assert.Contains("stop the node or audit a backup (custos backup)", error);
+        Assert.True(exit == 0, output + error);
+        Assert.Equal(Height + 1, Summary.Parse(output).Blocks);
+        Assert.Equal((ulong)network.Recorder.Journal.Count, Summary.Parse(output).JournalEntries);
+        Assert.Equal(before, Snapshot(Data));
     }
+
+    [Fact]
+    public void Store_opened_read_only_refuses_every_write_and_sees_the_data_as_of_opening()
+    {
+        var network = Run(CryptoSuites.Intl);
+        network.WriteRecorderStore(Data);
+        using var running = LedgerStore.Open(Data);
+        using var reader = LedgerStore.OpenReadOnly(Data);
+        var journal = reader.Journal.Head;
+
+        running.Journal.Append(new byte[] { 0x01, 0x02 });
+
+        Assert.True(reader.IsReadOnly);
+        Assert.False(running.IsReadOnly);
+        Assert.Equal(running.Head, reader.Head);
+        Assert.Equal(journal, reader.Journal.Head);
+        Assert.Equal(journal.Length + 1, running.Journal.Head.Length);
+        var refused = Assert.Throws<CustosException>(() => reader.Journal.Append(new byte[] { 0x03 }));
+        Assert.Equal(ErrorCode.StorageIo, refused.Code);
+        refused = Assert.Throws<CustosException>(() => reader.SafetyRecord.Save(new byte[] { 0x04 }));
+        Assert.Equal(ErrorCode.StorageIo, refused.Code);
+    }
+
+    /// <summary>Every file of a directory with its length and last write: what a read-only open must leave as it was.</summary>
+    private static List<string> Snapshot(string directory) =>
+        [.. Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal).Select(f => new FileInfo(f)).Select(f => $"{f.Name} {f.Length} {f.LastWriteTimeUtc.Ticks}")];
 
     private static EngineNetwork Run(ICryptoSuite suite, int? equivocator = null)
     {

@@ -32,18 +32,28 @@ internal sealed class EngineNetwork
 
     /// <param name="equivocator">A validator whose proposals also reach node 0 in a second, conflicting version.</param>
     public EngineNetwork(ICryptoSuite suite, int validators, int seed, int? equivocator = null)
+        : this(suite, DefaultChain(suite, validators), seed, equivocator)
+    {
+    }
+
+    /// <param name="chain">Where the engines start: a chain of epoch 1 made up here, or one derived from a genesis file.</param>
+    public EngineNetwork(ICryptoSuite suite, EngineChain chain, int seed, int? equivocator = null)
     {
         if (equivocator == 0) throw new ArgumentOutOfRangeException(nameof(equivocator), "node 0 keeps the records and must be honest");
         Suite = suite;
+        Chain = chain;
         _random = new Random(seed);
         _equivocator = equivocator;
-        StateRoot = suite.Hash(StorageDomains.StateEmpty);
-        var keys = Enumerable.Range(0, validators).Select(i => DeterministicSigningKey.ForLabel(suite, $"audit-node-{i}")).ToList();
-        Validators = new ValidatorSet(1, keys.Select((key, i) => new Validator(new NodeId(i), key.PublicKey)));
-        var genesis = Consensus.Genesis.CreateBlock(ChainId, 1, StartMs, StateRoot, suite);
-        Genesis = new CommittedBlock(genesis, Consensus.Genesis.Certify(genesis, keys.Select((key, i) => ((uint)i, (ISigningKey)key))), null);
-        Nodes = [.. keys.Select((key, i) => new NetworkNode(this, new NodeId(i), key))];
+        StateRoot = new Hash32(chain.Genesis.Block.Header.StateRoot.Span);
+        Validators = chain.Validators;
+        Genesis = chain.Genesis;
+        Nodes = [.. chain.Keys.Select((key, i) => new NetworkNode(this, new NodeId(i), key))];
     }
+
+    /// <summary>The milliseconds since the Unix epoch at which the network starts (and the default genesis block's time).</summary>
+    public static long StartTimeMs => StartMs;
+
+    public EngineChain Chain { get; }
 
     public ICryptoSuite Suite { get; }
 
@@ -57,6 +67,15 @@ internal sealed class EngineNetwork
 
     /// <summary>The node whose records tests write into a store.</summary>
     public NetworkNode Recorder => Nodes[0];
+
+    private static EngineChain DefaultChain(ICryptoSuite suite, int validators)
+    {
+        var keys = Enumerable.Range(0, validators).Select(i => (ISigningKey)DeterministicSigningKey.ForLabel(suite, $"audit-node-{i}")).ToList();
+        var set = new ValidatorSet(1, keys.Select((key, i) => new Validator(new NodeId(i), key.PublicKey)));
+        var genesis = Consensus.Genesis.CreateBlock(ChainId, 1, StartMs, suite.Hash(StorageDomains.StateEmpty), suite);
+        var root = new CommittedBlock(genesis, Consensus.Genesis.Certify(genesis, keys.Select((key, i) => ((uint)i, key))), null);
+        return new EngineChain(keys, set, root, root.Hash, []);
+    }
 
     /// <summary>Runs until the recorder has committed <paramref name="height"/>; false if the event budget ran out first.</summary>
     public bool RunUntilCommitted(ulong height, int eventsMax = 200_000)
@@ -79,10 +98,10 @@ internal sealed class EngineNetwork
     /// </summary>
     public void WriteRecorderStore(string directory, IReadOnlyList<string>? nodeNames = null)
     {
-        using var store = LedgerStore.Create(directory, new ChainIdentity(ChainId, Genesis.Hash, Suite.Id));
-        var configuration = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>
+        using var store = LedgerStore.Create(directory, new ChainIdentity(ChainId, Chain.GenesisHash, Suite.Id));
+        var configuration = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>(Chain.GenesisConfiguration)
         {
-            new("consensus/validator-set/1", Validators.ToRecord().ToByteArray()),
+            new($"consensus/validator-set/{Validators.Epoch}", Validators.ToRecord().ToByteArray()),
         };
         if (nodeNames is not null) configuration.Add(new("node-names", Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(nodeNames))));
         store.Persist(new BlockPersist { Block = Genesis.Block.Decoded, StateWrites = [], Configuration = configuration });
@@ -105,6 +124,13 @@ internal sealed class EngineNetwork
 
         store.Journal.Append([.. Recorder.Journal.Skip(written).Select(p => (ReadOnlyMemory<byte>)p)]);
     }
+
+    /// <summary>
+    /// What a network starts from: the validators' keys in index order, their set, the genesis block with its QC, the
+    /// genesis hash the store is bound to, and configuration entries written with the genesis block.
+    /// </summary>
+    internal sealed record EngineChain(IReadOnlyList<ISigningKey> Keys, ValidatorSet Validators, CommittedBlock Genesis, Hash32 GenesisHash,
+        IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> GenesisConfiguration);
 
     private void Enqueue(long at, NetworkEvent networkEvent) => _queue.Enqueue(networkEvent, (at, _sequence++));
 

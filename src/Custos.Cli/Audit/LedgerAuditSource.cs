@@ -19,6 +19,9 @@ internal static class ConsensusConfigurationEntries
     /// <summary>The QC committing the latest committed block (<c>QuorumCertificate</c> bytes).</summary>
     public const string HeadCommitQc = "consensus/head-commit-qc";
 
+    /// <summary>The genesis file's bytes, exactly as the node read them.</summary>
+    public const string Genesis = "genesis";
+
     /// <summary>A JSON array of strings: the name of each node, indexed by its NodeId.</summary>
     public const string NodeNames = "node-names";
 
