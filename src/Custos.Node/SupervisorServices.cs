@@ -1,6 +1,7 @@
 using Custos.Core;
 using Custos.Execution;
 using Custos.Execution.Wire;
+using Custos.Node.Api;
 using Custos.Storage;
 using Custos.Supervision;
 using Custos.Supervision.Index;
@@ -87,7 +88,7 @@ internal sealed class SupervisorServices : IAsyncDisposable
         }
 
         var services = new SupervisorServices(alerts, feed, webhook, index);
-        var blocks = new StoredCommittedBlocks(store, commits);
+        var blocks = new SupervisionBlockSource(store, commits);
         var monitor = new SupervisionMonitor(blocks, height => RulesAt(store, height), alerts, chain.Suite, feed, webhook);
         services.Run("supervision-monitor", log, monitor.RunAsync);
         if (index is not null)
@@ -122,22 +123,32 @@ internal sealed class SupervisorServices : IAsyncDisposable
     /// <summary>Alerts go to the SQL index from the durable alert store, so a restart re-sends (idempotently) what it missed.</summary>
     private static async Task IndexAlertsAsync(AlertStore alerts, AlertFeed feed, SupervisionIndexWriter index, CancellationToken stop)
     {
-        using var subscription = feed.Subscribe();
         ulong from = 0;
         while (!stop.IsCancellationRequested)
         {
-            while (true)
+            // Subscribed before reading the store, so no alert falls between the read and the wait.
+            using var subscription = feed.Subscribe();
+            try
             {
-                var page = alerts.Query(from);
-                if (page.Alerts.Count > 0) await index.WriteAlertsAsync(page.Alerts.Select(ToIndexed).ToList(), stop).ConfigureAwait(false);
-                from = page.NextHeight;
-                if (!page.More) break;
-            }
+                while (true)
+                {
+                    for (var more = true; more;)
+                    {
+                        var page = alerts.Query(from);
+                        if (page.Alerts.Count > 0) await index.WriteAlertsAsync(page.Alerts.Select(ToIndexed).ToList(), stop).ConfigureAwait(false);
+                        (from, more) = (page.NextHeight, page.More);
+                    }
 
-            // Woken by the next alert; the store, not the feed, says what to write.
-            await subscription.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
-            while (subscription.Reader.TryRead(out _))
+                    // Woken by the next alert; the store, not the feed, says what to write.
+                    await subscription.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
+                    while (subscription.Reader.TryRead(out _))
+                    {
+                    }
+                }
+            }
+            catch (AlertFeedLaggedException)
             {
+                // Fell behind the feed: the store still has everything; subscribe again and read on from it.
             }
         }
     }
@@ -195,24 +206,6 @@ internal sealed class SupervisorServices : IAsyncDisposable
         if (Queries is not null) await Queries.DisposeAsync().ConfigureAwait(false);
         Alerts.Dispose();
         _stop.Dispose();
-    }
-
-    /// <summary>The committed chain as the monitor reads it: blocks and receipts from the store, woken by the commit feed.</summary>
-    private sealed class StoredCommittedBlocks(LedgerStore store, CommitFeed commits) : ICommittedBlocks
-    {
-        public ulong? Head => store.Head?.Height;
-
-        public CommittedBlock? Load(ulong height)
-        {
-            if (store.ReadBlock(height) is not { } block) return null;
-            var receipts = store.ReadReceipts(height).Select(r => Receipt.Parser.ParseFrom(r));
-            return new CommittedBlock(height, block.Block.Header.TimestampMs, TokenPayments.FromReceipts(receipts));
-        }
-
-        public async Task WaitForAsync(ulong height, CancellationToken cancellationToken)
-        {
-            while (Head is not { } head || head < height) await commits.AfterHeightAsync(Head is { } h ? (long)h : -1, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     private sealed class IndexLogAdapter(NodeLog log) : IIndexLog

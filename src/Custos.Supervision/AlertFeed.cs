@@ -5,9 +5,9 @@ namespace Custos.Supervision;
 
 /// <summary>
 /// Hands newly stored alerts to live subscribers (the API's streams). Publishing never waits: each subscriber has a
-/// bounded queue, and one that falls behind by more than its capacity is cut off (its reader completes with
-/// <see cref="AlertFeedLaggedException"/>) rather than slowing the monitor or holding memory; it then reads the
-/// gap back from the <see cref="AlertStore"/> by height. Thread-safe.
+/// bounded queue, and one that falls behind by more than its capacity is cut off (its reader ends, and
+/// <see cref="AlertSubscription.LaggedAt"/> is set) rather than slowing the monitor or holding memory; it then reads
+/// the gap back from the <see cref="AlertStore"/> by height. Thread-safe.
 /// </summary>
 public sealed class AlertFeed
 {
@@ -48,6 +48,7 @@ public sealed class AlertFeed
             foreach (var alert in alerts)
             {
                 if (subscriber.Channel.Writer.TryWrite(alert.Clone())) continue;
+                subscriber.LaggedAt = alert.Height;
                 subscriber.Channel.Writer.TryComplete(new AlertFeedLaggedException(alert.Height));
                 Remove(subscriber);
                 break;
@@ -72,7 +73,14 @@ public sealed class AlertSubscription : IDisposable
         Channel = channel;
     }
 
+    /// <summary>
+    /// The reader; once it ends with a <see cref="ChannelClosedException"/> wrapping an
+    /// <see cref="AlertFeedLaggedException"/>, <see cref="LaggedAt"/> says from which block to read the store again.
+    /// </summary>
     public ChannelReader<Alert> Reader => Channel.Reader;
+
+    /// <summary>The height of the first alert this subscriber missed, once it fell behind; null until then.</summary>
+    public ulong? LaggedAt { get; internal set; }
 
     internal Channel<Alert> Channel { get; }
 

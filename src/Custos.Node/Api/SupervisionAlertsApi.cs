@@ -50,7 +50,9 @@ public static class SupervisionAlertsApi
     public const string StreamPath = "/v1/supervision/alerts/stream";
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
 
-    public static IEndpointRouteBuilder MapSupervisionAlerts(this IEndpointRouteBuilder routes, AlertStore store, AlertFeed feed, SupervisionAccess access)
+    /// <param name="streamQueueCapacity">Alerts a stream may fall behind by before it re-reads the store.</param>
+    public static IEndpointRouteBuilder MapSupervisionAlerts(this IEndpointRouteBuilder routes, AlertStore store, AlertFeed feed, SupervisionAccess access,
+        int streamQueueCapacity = AlertFeed.SubscriberCapacityDefault)
     {
         routes.MapGet(AlertsPath, (HttpRequest request) =>
         {
@@ -86,13 +88,13 @@ public static class SupervisionAlertsApi
                 return;
             }
 
-            await StreamAsync(context, store, feed, query, context.RequestAborted).ConfigureAwait(false);
+            await StreamAsync(context, store, feed, streamQueueCapacity, query, context.RequestAborted).ConfigureAwait(false);
         }).WithName("StreamSupervisionAlerts");
 
         return routes;
     }
 
-    private static async Task StreamAsync(HttpContext context, AlertStore store, AlertFeed feed, AlertQuery query, CancellationToken aborted)
+    private static async Task StreamAsync(HttpContext context, AlertStore store, AlertFeed feed, int queueCapacity, AlertQuery query, CancellationToken aborted)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -125,7 +127,7 @@ public static class SupervisionAlertsApi
             {
                 // Subscribe before reading the backlog: alerts are stored before they are published, so each one is
                 // either in the backlog or arrives through the subscription (or both, and is then skipped).
-                using var subscription = feed.Subscribe();
+                using var subscription = feed.Subscribe(queueCapacity);
                 while (true)
                 {
                     var page = store.Query(next, null, query.Account, AlertStore.PageSizeMax);
@@ -136,7 +138,7 @@ public static class SupervisionAlertsApi
                     next = page.NextHeight;
                 }
 
-                if (!await FollowAsync(subscription.Reader).ConfigureAwait(false)) return;
+                if (!await FollowAsync(subscription).ConfigureAwait(false)) return;
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -145,8 +147,9 @@ public static class SupervisionAlertsApi
         }
 
         // True when the subscription fell behind and the backlog must be read again from `next`.
-        async Task<bool> FollowAsync(ChannelReader<Alert> reader)
+        async Task<bool> FollowAsync(AlertSubscription subscription)
         {
+            var reader = subscription.Reader;
             while (true)
             {
                 using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(aborted))
@@ -154,7 +157,7 @@ public static class SupervisionAlertsApi
                     quiet.CancelAfter(KeepAliveInterval);
                     try
                     {
-                        if (!await reader.WaitToReadAsync(quiet.Token).ConfigureAwait(false)) return false;
+                        if (!await reader.WaitToReadAsync(quiet.Token).ConfigureAwait(false)) return subscription.LaggedAt is not null;
                     }
                     catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
                     {
@@ -162,8 +165,9 @@ public static class SupervisionAlertsApi
                         await response.Body.FlushAsync(aborted).ConfigureAwait(false);
                         continue;
                     }
-                    catch (AlertFeedLaggedException)
+                    catch (Exception e) when (e is AlertFeedLaggedException or ChannelClosedException && subscription.LaggedAt is not null)
                     {
+                        // WaitToReadAsync rethrows the completion exception as it is; ReadAsync would wrap it.
                         return true;
                     }
                 }
