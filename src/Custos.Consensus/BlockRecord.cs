@@ -46,6 +46,18 @@ public sealed class BlockRecord
         return true;
     }
 
+    /// <summary>
+    /// A block made of an encoded header and transactions already decoded on this node (see
+    /// <see cref="Decoders.TryAssembleBlock"/>): the same record <see cref="TryDecode"/> gives for its encoding.
+    /// </summary>
+    public static bool TryAssemble(ReadOnlySpan<byte> headerBytes, IReadOnlyList<Transaction> transactions, IHashFunction hash, out BlockRecord block, out CustosError error)
+    {
+        block = null!;
+        if (!Decoders.TryAssembleBlock(headerBytes, transactions, out var decoded, out error)) return false;
+        block = new BlockRecord(decoded, decoded.ComputeHash(hash));
+        return true;
+    }
+
     public static BlockRecord Decode(ReadOnlySpan<byte> encoded, IHashFunction hash) =>
         TryDecode(encoded, hash, out var block, out var error) ? block : throw error.ToException();
 

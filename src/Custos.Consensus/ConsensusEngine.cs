@@ -177,7 +177,7 @@ public sealed class ConsensusEngine
         switch (@event)
         {
             case MessageReceived message:
-                OnMessage(message.From, message.Bytes);
+                OnMessage(message.From, message.Bytes, message.Block);
                 break;
             case TimerFired timer:
                 OnTimer(timer);
@@ -216,7 +216,7 @@ public sealed class ConsensusEngine
 
     // ---------------------------------------------------------------- messages
 
-    private void OnMessage(NodeId from, ReadOnlyMemory<byte> bytes)
+    private void OnMessage(NodeId from, ReadOnlyMemory<byte> bytes, BlockRecord? decoded = null)
     {
         if (!ConsensusMessages.TryDecode(bytes.Span, out var message, out var error))
         {
@@ -227,7 +227,7 @@ public sealed class ConsensusEngine
         switch (message.BodyCase)
         {
             case ConsensusMessage.BodyOneofCase.Proposal:
-                OnProposal(from, message.Proposal, bytes, replay: false);
+                OnProposal(from, message.Proposal, bytes, replay: false, decoded: decoded);
                 break;
             case ConsensusMessage.BodyOneofCase.Vote:
                 OnVote(from, message.Vote, bytes);
@@ -250,9 +250,16 @@ public sealed class ConsensusEngine
 
     /// <param name="own">True only for the proposal this engine just built (its signature is its own, made a moment ago).</param>
     /// <param name="replay">True for a proposal kept while its parent was fetched: already verified and journalled.</param>
-    private void OnProposal(NodeId from, Proposal proposal, ReadOnlyMemory<byte> bytes, bool replay, bool own = false)
+    /// <param name="decoded">The proposal's block already built by the caller; decoded again unless its bytes are the proposal's.</param>
+    private void OnProposal(NodeId from, Proposal proposal, ReadOnlyMemory<byte> bytes, bool replay, bool own = false, BlockRecord? decoded = null)
     {
-        if (!BlockRecord.TryDecode(proposal.Block.Span, _suite, out var block, out var error))
+        CustosError error;
+        BlockRecord block;
+        if (decoded is not null && decoded.Encoded.Span.SequenceEqual(proposal.Block.Span))
+        {
+            block = decoded;
+        }
+        else if (!BlockRecord.TryDecode(proposal.Block.Span, _suite, out block, out error))
         {
             Reject(from, bytes, error);
             return;
@@ -918,17 +925,32 @@ public sealed class ConsensusEngine
             TimeoutCertificate = tc?.Wire,
         };
         var headerBytes = header.ToByteString();
-        var block = new Block { Header = headerBytes };
-        foreach (var transaction in payload.Transactions) block.Transactions.Add(ByteString.CopyFrom(transaction.Envelope.Span));
+
+        // The block is assembled from the payload's transactions as they are (decoded once, ids remembered), so that
+        // handling the proposal below neither decodes nor hashes them again. Should they not make a valid block, it is
+        // encoded as given and refused below like anyone's.
+        var block = BlockRecord.TryAssemble(headerBytes.Span, payload.Transactions, _suite, out var assembled, out _) ? assembled : null;
+        ByteString blockBytes;
+        if (block is not null)
+        {
+            blockBytes = UnsafeByteOperations.UnsafeWrap(block.Encoded);
+        }
+        else
+        {
+            var wire = new Block { Header = headerBytes };
+            foreach (var transaction in payload.Transactions) wire.Transactions.Add(ByteString.CopyFrom(transaction.Envelope.Span));
+            blockBytes = wire.ToByteString();
+        }
+
         var proposal = new Proposal
         {
-            Block = block.ToByteString(),
+            Block = blockBytes,
             Signature = ByteString.CopyFrom(_key.SignObject(ObjectType.Proposal, headerBytes.Span)),
             SyncInfo = new SyncInfo { HighestTc = _highestTc?.Wire },
         };
         var message = ConsensusMessages.Encode(proposal);
         ReleaseAfterPersist(new BroadcastMessage(message), null);
-        OnProposal(_self, proposal, message, replay: false, own: true);
+        OnProposal(_self, proposal, message, replay: false, own: true, decoded: block);
     }
 
     private void RetryPendingProposal()

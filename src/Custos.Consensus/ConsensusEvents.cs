@@ -6,7 +6,15 @@ namespace Custos.Consensus;
 public abstract record ConsensusEvent;
 
 /// <summary>A message arrived from a peer. The transport authenticated the peer; the engine still verifies every signature.</summary>
-public sealed record MessageReceived(NodeId From, ReadOnlyMemory<byte> Bytes) : ConsensusEvent;
+public sealed record MessageReceived(NodeId From, ReadOnlyMemory<byte> Bytes) : ConsensusEvent
+{
+    /// <summary>
+    /// For a proposal, its block as the caller already built it from transactions it had decoded (a proposal rebuilt
+    /// from batches), so that the engine does not decode them again. Used only if its encoding is exactly the
+    /// proposal's block bytes.
+    /// </summary>
+    public BlockRecord? Block { get; init; }
+}
 
 /// <summary>The timer set by <see cref="ScheduleTimer"/> for this (epoch, round) went off.</summary>
 public sealed record TimerFired(ulong Epoch, ulong Round) : ConsensusEvent;

@@ -71,6 +71,77 @@ public static class Decoders
         return true;
     }
 
+    /// <summary>
+    /// Builds a block from an encoded header and transactions this node already decoded (a proposal rebuilt from
+    /// batches, or its own proposal), with the same checks as <see cref="TryDecodeBlock"/> and the same canonical
+    /// encoding, without decoding or hashing the transactions again: they keep their remembered ids.
+    /// </summary>
+    public static bool TryAssembleBlock(ReadOnlySpan<byte> headerBytes, IReadOnlyList<Transaction> transactions, out DecodedBlock block, out CustosError error)
+    {
+        block = null!;
+        if (transactions.Count > WireLimits.BlockTransactionsMax)
+        {
+            error = new CustosError(ErrorCode.TooLarge, $"block has {transactions.Count} transactions, at most {WireLimits.BlockTransactionsMax} allowed");
+            return false;
+        }
+
+        if (!TryDecodeBlockHeader(headerBytes, out var header, out error)) return false;
+
+        // The encoding of Block { header = 1; repeated transactions = 2 }, as the protobuf library writes it: both are
+        // length-delimited (wire type 2) and written in field order.
+        const byte headerTag = (1 << 3) | 2, transactionTag = (2 << 3) | 2;
+        long size = headerBytes.Length == 0 ? 0 : 1 + CodedOutputStream.ComputeLengthSize(headerBytes.Length) + headerBytes.Length;
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var transaction = transactions[i];
+            if (transaction.ChainId != header.ChainId)
+            {
+                error = new CustosError(ErrorCode.ChainIdMismatch, $"transaction {i} is for chain '{transaction.ChainId}', the block for '{header.ChainId}'");
+                return false;
+            }
+
+            size += 1 + CodedOutputStream.ComputeLengthSize(transaction.Envelope.Length) + transaction.Envelope.Length;
+        }
+
+        if (size > WireLimits.BlockSizeBytesMax)
+        {
+            error = new CustosError(ErrorCode.TooLarge, $"block is {size} bytes, at most {WireLimits.BlockSizeBytesMax} allowed");
+            return false;
+        }
+
+        var encoded = new byte[size];
+        var at = 0;
+        var headerAt = 0;
+        if (headerBytes.Length > 0)
+        {
+            at = WriteLengthDelimited(encoded, at, headerTag, headerBytes);
+            headerAt = at - headerBytes.Length;
+        }
+
+        for (var i = 0; i < transactions.Count; i++) at = WriteLengthDelimited(encoded, at, transactionTag, transactions[i].Envelope.Span);
+        block = new DecodedBlock(encoded, header, encoded.AsMemory(headerAt, headerBytes.Length), transactions.ToArray());
+        error = null!;
+        return true;
+    }
+
+    private static int WriteLengthDelimited(byte[] into, int at, byte tag, ReadOnlySpan<byte> value)
+    {
+        into[at++] = tag;
+        for (var length = (uint)value.Length; ; length >>= 7)
+        {
+            if (length < 0x80)
+            {
+                into[at++] = (byte)length;
+                break;
+            }
+
+            into[at++] = (byte)(length | 0x80);
+        }
+
+        value.CopyTo(into.AsSpan(at));
+        return at + value.Length;
+    }
+
     public static bool TryDecodeVote(ReadOnlySpan<byte> bytes, out Vote vote, out VoteData data, out CustosError error)
     {
         data = null!;
@@ -164,8 +235,9 @@ public static class Decoders
             return false;
         }
 
-        // Canonical form: one object, one encoding. Cheap compared with the signature check that follows.
-        if (message.CalculateSize() != bytes.Length || !message.ToByteArray().AsSpan().SequenceEqual(bytes))
+        // Canonical form: one object, one encoding. Cheap compared with the signature check that follows; the
+        // re-encoding goes to a pooled buffer, since every transaction a node receives passes here.
+        if (message.CalculateSize() != bytes.Length || !EncodesTo(message, bytes))
         {
             error = new CustosError(ErrorCode.Malformed, $"{what} is not in canonical encoding (unknown fields, field order, or explicit defaults)");
             return false;
@@ -173,6 +245,22 @@ public static class Decoders
 
         error = null!;
         return true;
+    }
+
+    private static bool EncodesTo<T>(T message, ReadOnlySpan<byte> bytes)
+        where T : IMessage<T>
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes.Length);
+        try
+        {
+            var encoded = buffer.AsSpan(0, bytes.Length);
+            message.WriteTo(encoded);
+            return encoded.SequenceEqual(bytes);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static CustosError? ValidateBody(TransactionBody body) =>

@@ -53,6 +53,70 @@ public sealed class Transaction
         return id;
     }
 
+    /// <summary>
+    /// The id of an encoded envelope without decoding it: the hash of its body field, found by walking the protobuf
+    /// fields. For a node that refuses transactions before decoding them (a full backlog), so that each refusal still
+    /// names its transaction. False when the bytes are not a well-formed envelope with a body.
+    /// </summary>
+    public static bool TryComputeIdOfEnvelope(ReadOnlySpan<byte> envelope, IHashFunction hash, out Hash32 id)
+    {
+        id = default;
+        if (envelope.Length > WireLimits.TransactionSizeBytesMax || !TryFindBody(envelope, out var body)) return false;
+        id = hash.HashObject(ObjectType.Transaction, body);
+        return true;
+    }
+
+    // The last body field wins, as in protobuf parsing; the envelope's other fields are skipped by wire type.
+    private static bool TryFindBody(ReadOnlySpan<byte> envelope, out ReadOnlySpan<byte> body)
+    {
+        body = default;
+        var found = false;
+        var at = 0;
+        while (at < envelope.Length)
+        {
+            if (!TryReadVarint(envelope, ref at, out var tag) || tag >> 3 == 0) return false;
+            switch ((int)(tag & 7))
+            {
+                case 0:
+                    if (!TryReadVarint(envelope, ref at, out _)) return false;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 2:
+                    if (!TryReadVarint(envelope, ref at, out var length) || length > (ulong)(envelope.Length - at)) return false;
+                    if (tag >> 3 == 1)
+                    {
+                        body = envelope.Slice(at, (int)length);
+                        found = true;
+                    }
+
+                    at += (int)length;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return found && at == envelope.Length;
+    }
+
+    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int at, out ulong value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 64 && at < bytes.Length; shift += 7)
+        {
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return true;
+        }
+
+        return false;
+    }
+
     // One reference, written whole, so that concurrent readers see a function and its id together.
     private sealed record RememberedId(IHashFunction Function, Hash32 Id);
 
@@ -80,13 +144,32 @@ public sealed class DecodedBlock
 
     public ulong Height => Header.Height;
 
-    public Hash32 ComputeHash(IHashFunction hash) => hash.HashObject(ObjectType.BlockHeader, HeaderBytes.Span);
+    /// <summary>The block hash: the chain hash of the block-header signing domain followed by the header bytes (remembered).</summary>
+    public Hash32 ComputeHash(IHashFunction hash)
+    {
+        var remembered = Volatile.Read(ref _hash);
+        if (remembered is not null && ReferenceEquals(remembered.Function, hash)) return remembered.Root;
+        var computed = hash.HashObject(ObjectType.BlockHeader, HeaderBytes.Span);
+        Volatile.Write(ref _hash, new RememberedRoot(hash, computed));
+        return computed;
+    }
 
     /// <summary>The Merkle root of the transaction ids, which the header's transaction_root must equal.</summary>
+    /// <remarks>Remembered like a transaction's id: validation and persist both check it.</remarks>
     public Hash32 ComputeTransactionRoot(IHashFunction hash)
     {
+        var remembered = Volatile.Read(ref _root);
+        if (remembered is not null && ReferenceEquals(remembered.Function, hash)) return remembered.Root;
         var ids = new Hash32[Transactions.Count];
         for (var i = 0; i < ids.Length; i++) ids[i] = Transactions[i].ComputeId(hash);
-        return MerkleRoot.Compute(hash, ids);
+        var root = MerkleRoot.Compute(hash, ids);
+        Volatile.Write(ref _root, new RememberedRoot(hash, root));
+        return root;
     }
+
+    // One reference each, written whole, so that concurrent readers see a function and its result together.
+    private sealed record RememberedRoot(IHashFunction Function, Hash32 Root);
+
+    private RememberedRoot? _hash;
+    private RememberedRoot? _root;
 }

@@ -46,7 +46,12 @@ public interface ISignatureCheck
 /// <summary>Verifies with the chain's suite and remembers, by transaction id, the signatures it found valid (bounded).</summary>
 public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200_000, int keyCacheEntriesMax = 20_000) : ISignatureCheck
 {
-    private readonly ConcurrentDictionary<Hash32, byte[]> _verified = new();
+    // Two generations, each holding up to half the bound: when the newer fills, it becomes the older and the older is
+    // dropped. Clearing everything at once (as before) also dropped what was verified a moment ago and was still
+    // waiting in batches and blocks: a node under load verified those again.
+    private ConcurrentDictionary<Hash32, byte[]> _verified = new();
+    private ConcurrentDictionary<Hash32, byte[]> _verifiedBefore = new();
+    private readonly Lock _rotation = new();
 
     // Decoding a key (point validation, Z_A and, for SM2, a 2 KiB table of multiples) costs about two verifications;
     // senders recur. The bound keeps the tables to about 40 MB.
@@ -59,20 +64,29 @@ public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200
 
     public bool IsValid(Transaction transaction, Hash32 id)
     {
-        if (_verified.TryGetValue(id, out var signature) && signature.AsSpan().SequenceEqual(transaction.Signature.Span)) return true;
+        if (WasVerified(Volatile.Read(ref _verified), transaction, id) || WasVerified(Volatile.Read(ref _verifiedBefore), transaction, id)) return true;
         var key = KeyOf(transaction.PublicKey);
         if (key is null || !suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
 
-        // A crude bound: clearing all is cheap and only costs re-verification.
-        if (Interlocked.Increment(ref _verifiedAdded) > cacheEntriesMax)
+        if (Interlocked.Increment(ref _verifiedAdded) > Math.Max(1, cacheEntriesMax / 2))
         {
-            _verified.Clear();
-            Interlocked.Exchange(ref _verifiedAdded, 0);
+            lock (_rotation)
+            {
+                if (Volatile.Read(ref _verifiedAdded) > Math.Max(1, cacheEntriesMax / 2))
+                {
+                    Volatile.Write(ref _verifiedBefore, _verified);
+                    Volatile.Write(ref _verified, new ConcurrentDictionary<Hash32, byte[]>());
+                    Interlocked.Exchange(ref _verifiedAdded, 0);
+                }
+            }
         }
 
-        _verified[id] = transaction.Signature.ToArray();
+        Volatile.Read(ref _verified)[id] = transaction.Signature.ToArray();
         return true;
     }
+
+    private static bool WasVerified(ConcurrentDictionary<Hash32, byte[]> verified, Transaction transaction, Hash32 id) =>
+        verified.TryGetValue(id, out var signature) && signature.AsSpan().SequenceEqual(transaction.Signature.Span);
 
     private PublicKey? KeyOf(ReadOnlyMemory<byte> encoded)
     {

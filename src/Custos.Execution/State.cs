@@ -9,7 +9,8 @@ public interface IStateReader
 }
 
 /// <summary>Orders keys bytewise, so that every iteration over state is the same on every node.</summary>
-public sealed class ByteKeyComparer : IComparer<byte[]>, IEqualityComparer<byte[]>
+/// <remarks>Hash tables keyed with it can also be searched with a span (no copy of the key per lookup).</remarks>
+public sealed class ByteKeyComparer : IComparer<byte[]>, IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
 {
     public static ByteKeyComparer Instance { get; } = new();
 
@@ -17,32 +18,64 @@ public sealed class ByteKeyComparer : IComparer<byte[]>, IEqualityComparer<byte[
 
     public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
 
-    public int GetHashCode(byte[] obj)
+    public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+    public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+    public int GetHashCode(ReadOnlySpan<byte> alternate)
     {
         var hash = new HashCode();
-        hash.AddBytes(obj);
+        hash.AddBytes(alternate);
         return hash.ToHashCode();
     }
+
+    public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
 }
 
 /// <summary>
-/// The changes a block makes: key → new value, or null for a deletion. Sorted by key so that it is applied and
-/// hashed identically everywhere.
+/// The changes a block makes: key → new value, or null for a deletion. Enumerated sorted by key so that it is
+/// applied and hashed identically everywhere.
 /// </summary>
+/// <remarks>
+/// A hash table, sorted once when enumerated: execution and speculative reads look keys up far more often than the
+/// set is enumerated, and a sorted tree cost a dozen key comparisons per lookup in a block of thousands of writes.
+/// </remarks>
 public sealed class WriteSet
 {
-    private readonly SortedDictionary<byte[], byte[]?> _changes = new(ByteKeyComparer.Instance);
+    private readonly Dictionary<byte[], byte[]?> _changes = new(ByteKeyComparer.Instance);
+    private KeyValuePair<byte[], byte[]?>[]? _sorted;
 
     public int Count => _changes.Count;
 
-    public IEnumerable<KeyValuePair<byte[], byte[]?>> Changes => _changes;
+    public IEnumerable<KeyValuePair<byte[], byte[]?>> Changes
+    {
+        get
+        {
+            var sorted = _sorted;
+            if (sorted is null)
+            {
+                sorted = [.. _changes];
+                Array.Sort(sorted, static (a, b) => ByteKeyComparer.Instance.Compare(a.Key, b.Key));
+                _sorted = sorted;
+            }
 
-    internal void Set(byte[] key, byte[]? value) => _changes[key] = value;
+            return sorted;
+        }
+    }
 
-    internal bool TryGet(byte[] key, out byte[]? value) => _changes.TryGetValue(key, out value);
+    internal void Set(byte[] key, byte[]? value)
+    {
+        _changes[key] = value;
+        _sorted = null;
+    }
+
+    internal bool TryGet(ReadOnlySpan<byte> key, out byte[]? value) => _changes.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out value);
 
     /// <summary>Whether this set changes <paramref name="key"/>; <paramref name="value"/> is null for a deletion.</summary>
     public bool TryGetChange(byte[] key, out byte[]? value) => _changes.TryGetValue(key, out value);
+
+    /// <inheritdoc cref="TryGetChange(byte[], out byte[])"/>
+    public bool TryGetChange(ReadOnlySpan<byte> key, out byte[]? value) => TryGet(key, out value);
 }
 
 /// <summary>
@@ -54,16 +87,12 @@ public sealed class ChainedState(IReadOnlyList<WriteSet> newestFirst, IStateRead
 {
     public bool TryGet(ReadOnlySpan<byte> key, [NotNullWhen(true)] out byte[]? value)
     {
-        if (newestFirst.Count > 0)
+        foreach (var writes in newestFirst)
         {
-            var array = key.ToArray();
-            foreach (var writes in newestFirst)
+            if (writes.TryGetChange(key, out var changed))
             {
-                if (writes.TryGetChange(array, out var changed))
-                {
-                    value = changed;
-                    return changed is not null;
-                }
+                value = changed;
+                return changed is not null;
             }
         }
 
@@ -87,8 +116,7 @@ public sealed class StateOverlay : IStateReader
 
     public bool TryGet(ReadOnlySpan<byte> key, [NotNullWhen(true)] out byte[]? value)
     {
-        var array = key.ToArray();
-        if (_transaction.TryGetValue(array, out value) || _block.TryGet(array, out value)) return value is not null;
+        if (_transaction.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out value) || _block.TryGet(key, out value)) return value is not null;
         return _committed.TryGet(key, out value);
     }
 

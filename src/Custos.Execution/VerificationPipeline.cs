@@ -3,8 +3,8 @@ using Custos.Core;
 namespace Custos.Execution;
 
 /// <summary>
-/// Verifies many transaction signatures at once on a fixed set of dedicated threads, one per core, with the caller
-/// working alongside them. Admission, peers' batches and block validation all come through here, so the cores stay
+/// Verifies many transaction signatures at once on a fixed set of dedicated threads, one per core but one, with the
+/// caller working alongside them (so as many threads verify as there are cores). Admission, peers' batches and block validation all come through here, so the cores stay
 /// busy on signatures without the thread pool's parallel loops: those replicate tasks, spin while waiting and, with
 /// several nodes on one machine, burned a large share of the CPU spinning instead of verifying.
 /// </summary>
@@ -21,7 +21,9 @@ public sealed class VerificationPipeline : ISignatureCheck, IDisposable
     public VerificationPipeline(ISignatureCheck inner, int workers = 0)
     {
         _inner = inner;
-        var count = workers > 0 ? workers : Environment.ProcessorCount;
+        // The caller verifies too: one worker per core besides it. A worker for every core as well made one thread
+        // more than there are cores, and with several nodes on a machine their switching slowed the verifications.
+        var count = workers > 0 ? workers : Math.Max(1, Environment.ProcessorCount - 1);
         _workers = new Thread[count];
         for (var i = 0; i < count; i++)
         {

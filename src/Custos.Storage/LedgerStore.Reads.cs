@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using Custos.Core;
 using Custos.Core.Wire;
+using Custos.Storage.Wire;
+using Google.Protobuf;
 
 namespace Custos.Storage;
 
@@ -50,24 +52,47 @@ public sealed partial class LedgerStore
     }
 
     /// <summary>The receipt stored for a transaction, or null.</summary>
-    public byte[]? ReadReceipt(TransactionLocation location) =>
-        _db.Get(StorageLayout.TransactionsFamily, StorageLayout.ReceiptKey(location.Height, location.Index));
+    /// <remarks>
+    /// A block's receipts are one value; the last one read is kept decoded, so that reading the receipts of a block one
+    /// by one reads and decodes it once.
+    /// </remarks>
+    public byte[]? ReadReceipt(TransactionLocation location)
+    {
+        var receipts = ReadReceiptsRecord(location.Height);
+        return receipts is not null && location.Index < receipts.Receipts.Count ? receipts.Receipts[(int)location.Index].ToByteArray() : null;
+    }
+
+    /// <summary>The receipts of block <paramref name="height"/> in transaction order (empty if none were stored).</summary>
+    public IReadOnlyList<byte[]> ReadReceipts(ulong height) =>
+        ReadReceiptsRecord(height)?.Receipts.Select(r => r.ToByteArray()).ToList() ?? [];
 
     /// <summary>The events of block <paramref name="height"/>, in transaction and emission order.</summary>
-    public IReadOnlyList<StoredEvent> ReadEvents(ulong height)
+    public IReadOnlyList<StoredEvent> ReadEvents(ulong height) =>
+        ReadReceiptsRecord(height)?.Events.Select(e => new StoredEvent(e.TransactionIndex, e.Encoded.Memory)).ToList() ?? [];
+
+    private BlockReceiptsRecord? ReadReceiptsRecord(ulong height)
     {
-        var prefix = StorageLayout.EventsOfHeightPrefix(height);
-        var events = new List<StoredEvent>();
-        using var iterator = _db.NewIterator(StorageLayout.TransactionsFamily);
-        for (iterator.Seek(prefix); iterator.Valid(); iterator.Next())
+        if (Volatile.Read(ref _lastReceipts) is { } last && last.Height == height) return last.Record;
+        var value = _db.Get(StorageLayout.TransactionsFamily, StorageLayout.ReceiptsKey(height));
+        if (value is null) return null;
+        BlockReceiptsRecord record;
+        try
         {
-            var key = iterator.GetKeySpan();
-            if (key.Length != 17 || !key.StartsWith(prefix)) break;
-            events.Add(new StoredEvent(BinaryPrimitives.ReadUInt32BigEndian(key[9..]), iterator.Value()));
+            record = BlockReceiptsRecord.Parser.ParseFrom(value);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new CustosException(ErrorCode.StorageCorrupt, $"the receipts of block {height} are corrupt");
         }
 
-        return events;
+        Volatile.Write(ref _lastReceipts, new ReceiptsOfBlock(height, record));
+        return record;
     }
+
+    // Written whole, so that a reader sees a height with its own receipts. Persisted blocks never change.
+    private sealed record ReceiptsOfBlock(ulong Height, BlockReceiptsRecord Record);
+
+    private ReceiptsOfBlock? _lastReceipts;
 
     /// <summary>A configuration entry, or null.</summary>
     public byte[]? ReadConfiguration(string name) => _db.Get(StorageLayout.ConfigFamily, StorageLayout.ConfigEntryKey(name));

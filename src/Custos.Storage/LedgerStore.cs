@@ -377,22 +377,7 @@ public sealed partial class LedgerStore : IDisposable
             batch.Put(key, position, transactions);
         }
 
-        for (var i = 0; i < persist.Receipts.Count; i++)
-        {
-            var receipt = persist.Receipts[i];
-            if (receipt.Length > StorageLimits.ReceiptSizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"receipt {i} is {receipt.Length} bytes");
-            batch.Put(StorageLayout.ReceiptKey(height, (uint)i), receipt.Span, transactions);
-        }
-
-        var eventIndexes = new Dictionary<uint, uint>();
-        foreach (var stored in persist.Events)
-        {
-            if (stored.TransactionIndex >= count) throw new CustosException(ErrorCode.InvalidField, $"an event names transaction {stored.TransactionIndex} of a block of {count}");
-            if (stored.Encoded.Length > StorageLimits.ReceiptSizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"an event is {stored.Encoded.Length} bytes");
-            eventIndexes.TryGetValue(stored.TransactionIndex, out var eventIndex);
-            eventIndexes[stored.TransactionIndex] = eventIndex + 1;
-            batch.Put(StorageLayout.EventKey(height, stored.TransactionIndex, eventIndex), stored.Encoded.Span, transactions);
-        }
+        AddReceipts(batch, persist, height, count);
 
         foreach (var (name, entry) in persist.Configuration)
         {
@@ -403,6 +388,48 @@ public sealed partial class LedgerStore : IDisposable
 
             if (entry.Length > StorageLimits.ConfigEntrySizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"configuration entry '{name}' is {entry.Length} bytes");
             batch.Put(StorageLayout.ConfigEntryKey(name), entry.Span, _db[StorageLayout.ConfigFamily]);
+        }
+    }
+
+    /// <summary>The block's receipts and events as one value (none for a block without either).</summary>
+    private void AddReceipts(WriteBatch batch, BlockPersist persist, ulong height, int count)
+    {
+        if (persist.Receipts.Count == 0 && persist.Events.Count == 0) return;
+        var record = new BlockReceiptsRecord();
+        for (var i = 0; i < persist.Receipts.Count; i++)
+        {
+            var receipt = persist.Receipts[i];
+            if (receipt.Length > StorageLimits.ReceiptSizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"receipt {i} is {receipt.Length} bytes");
+            record.Receipts.Add(UnsafeByteOperations.UnsafeWrap(receipt));
+        }
+
+        // Kept in transaction order, and in the order given within a transaction (its emission order).
+        var events = persist.Events;
+        for (var i = 1; i < events.Count; i++)
+        {
+            if (events[i].TransactionIndex >= events[i - 1].TransactionIndex) continue;
+            events = [.. events.OrderBy(e => e.TransactionIndex)];
+            break;
+        }
+
+        foreach (var stored in events)
+        {
+            if (stored.TransactionIndex >= count) throw new CustosException(ErrorCode.InvalidField, $"an event names transaction {stored.TransactionIndex} of a block of {count}");
+            if (stored.Encoded.Length > StorageLimits.ReceiptSizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"an event is {stored.Encoded.Length} bytes");
+            record.Events.Add(new StoredEventRecord { TransactionIndex = stored.TransactionIndex, Encoded = UnsafeByteOperations.UnsafeWrap(stored.Encoded) });
+        }
+
+        // Encoded into a pooled buffer: a block's receipts are often larger than the large-object threshold.
+        var length = record.CalculateSize();
+        var value = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            record.WriteTo(value.AsSpan(0, length));
+            batch.Put(StorageLayout.ReceiptsKey(height), value.AsSpan(0, length), _db[StorageLayout.TransactionsFamily]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(value);
         }
     }
 

@@ -13,7 +13,8 @@ namespace Custos.Storage;
 public static class StorageLayout
 {
     /// <summary>Version of this layout, written into the chain-identity marker.</summary>
-    public const uint FormatVersion = 1;
+    /// <remarks>2: receipts and events are one value per block (format 1 had a key per receipt and per event).</remarks>
+    public const uint FormatVersion = 2;
 
     /// <summary>Metadata: chain identity marker, head record, pruning watermark.</summary>
     public const string MetaFamily = "meta";
@@ -61,8 +62,7 @@ public static class StorageLayout
     public const byte HeightByHashTag = 0x02;
     public const byte BlockInfoTag = 0x03;
     public const byte TransactionPositionTag = 0x01;
-    public const byte ReceiptTag = 0x02;
-    public const byte EventTag = 0x03;
+    public const byte ReceiptsTag = 0x02;
     public const byte ConfigEntryTag = 0x01;
     public const byte SafetyRecordTag = 0x01;
     public const byte JournalEntryTag = 0x02;
@@ -84,29 +84,11 @@ public static class StorageLayout
     /// <summary>transactions: 0x01 ‖ transaction id → height (u64 BE) ‖ index (u32 BE).</summary>
     public static byte[] TransactionPositionKey(Hash32 id) => Tagged(TransactionPositionTag, id);
 
-    /// <summary>transactions: 0x02 ‖ height (u64 BE) ‖ index (u32 BE) → receipt bytes.</summary>
-    public static byte[] ReceiptKey(ulong height, uint index)
-    {
-        var key = new byte[13];
-        key[0] = ReceiptTag;
-        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(1), height);
-        BinaryPrimitives.WriteUInt32BigEndian(key.AsSpan(9), index);
-        return key;
-    }
-
-    /// <summary>transactions: 0x03 ‖ height (u64 BE) ‖ index (u32 BE) ‖ event index (u32 BE) → event bytes.</summary>
-    public static byte[] EventKey(ulong height, uint index, uint eventIndex)
-    {
-        var key = new byte[17];
-        key[0] = EventTag;
-        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(1), height);
-        BinaryPrimitives.WriteUInt32BigEndian(key.AsSpan(9), index);
-        BinaryPrimitives.WriteUInt32BigEndian(key.AsSpan(13), eventIndex);
-        return key;
-    }
-
-    /// <summary>The first event key of a block: events of one height are contiguous.</summary>
-    public static byte[] EventsOfHeightPrefix(ulong height) => Tagged(EventTag, height);
+    /// <summary>
+    /// transactions: 0x02 ‖ height (u64 BE) → <c>BlockReceiptsRecord</c>: the block's receipts and events in one value
+    /// (absent for a block without either). Tag 0x03 held events one by one in format 1 and is not used.
+    /// </summary>
+    public static byte[] ReceiptsKey(ulong height) => Tagged(ReceiptsTag, height);
 
     /// <summary>config: 0x01 ‖ UTF-8 name → entry bytes.</summary>
     public static byte[] ConfigEntryKey(string name)

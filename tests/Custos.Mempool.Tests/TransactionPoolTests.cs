@@ -110,6 +110,7 @@ public sealed class TransactionPoolTests
         Assert.Equal(3, held.Transactions.Count);
         Assert.True(first.Admitted);
         Assert.All(refused, a => Assert.Equal(ErrorCode.MempoolFull, a.Error?.Code));
+        Assert.Equal([chain.Decode(chain.Transfer(0, 11)).ComputeId(chain.Suite), chain.Decode(chain.Transfer(2, 12)).ComputeId(chain.Suite)], refused.Select(a => a.Id));
         Assert.True(afterCommit.Admitted, afterCommit.Error?.ToString());
         Assert.Equal(0, batches.HeldTransactions);
         Assert.Equal(2, pool.Count);

@@ -118,6 +118,51 @@ public sealed class BlockStoreTests
     }
 
     [Fact]
+    public void Receipts_of_a_block_are_read_together_and_one_by_one()
+    {
+        using var ledger = new TestLedger();
+        ledger.Persist();
+        var block = ledger.NextBlock(transactions: 4);
+        var receipts = Enumerable.Range(0, 4).Select(i => (ReadOnlyMemory<byte>)new Receipt { GasUsed = (ulong)i + 1 }.ToByteArray()).ToList();
+        ledger.Store.Persist(new BlockPersist { Block = block, Receipts = receipts });
+        var empty = ledger.NextBlock(transactions: 0);
+        ledger.Store.Persist(new BlockPersist { Block = empty });
+
+        Assert.Equal(receipts.Select(r => r.ToArray()), ledger.Store.ReadReceipts(1));
+        Assert.Equal(receipts[3].ToArray(), ledger.Store.ReadReceipt(new TransactionLocation(1, 3)));
+        Assert.Null(ledger.Store.ReadReceipt(new TransactionLocation(1, 4)));
+        Assert.Empty(ledger.Store.ReadReceipts(2));
+        Assert.Null(ledger.Store.ReadReceipt(new TransactionLocation(2, 0)));
+        Assert.Empty(ledger.Store.ReadEvents(2));
+    }
+
+    [Fact]
+    public void Events_given_out_of_transaction_order_are_read_back_in_transaction_order()
+    {
+        using var ledger = new TestLedger();
+        ledger.Persist();
+        ledger.Store.Persist(new BlockPersist
+        {
+            Block = ledger.NextBlock(transactions: 3),
+            Events = [new StoredEvent(2, new byte[] { 1 }), new StoredEvent(0, new byte[] { 2 }), new StoredEvent(2, new byte[] { 3 })],
+        });
+
+        Assert.Equal([(0u, (byte)2), (2u, (byte)1), (2u, (byte)3)], ledger.Store.ReadEvents(1).Select(e => (e.TransactionIndex, e.Encoded.Span[0])));
+    }
+
+    [Fact]
+    public void A_corrupt_receipts_value_is_reported_as_storage_corruption()
+    {
+        using var ledger = new TestLedger();
+        ledger.Persist();
+        ledger.Store.Persist(new BlockPersist { Block = ledger.NextBlock(transactions: 1), Receipts = [new byte[] { 7 }] });
+        RawAccess.Put(ledger.Store, StorageLayout.TransactionsFamily, StorageLayout.ReceiptsKey(1), [0x0a, 0x05, 0x01]);
+        ledger.Reopen();
+
+        Assert.Equal(ErrorCode.StorageCorrupt, Assert.Throws<CustosException>(() => ledger.Store.ReadReceipts(1)).Code);
+    }
+
+    [Fact]
     public void Receipts_that_do_not_match_the_transactions_are_refused()
     {
         using var ledger = new TestLedger();

@@ -16,9 +16,9 @@ namespace Custos.Storage.Tests;
 public sealed class GoldenStorageFormatTests
 {
     [Fact]
-    public void Format_version_is_one()
+    public void Format_version_is_two()
     {
-        Assert.Equal(1u, StorageLayout.FormatVersion);
+        Assert.Equal(2u, StorageLayout.FormatVersion);
     }
 
     [Fact]
@@ -36,11 +36,11 @@ public sealed class GoldenStorageFormatTests
         Assert.Equal("head", Ascii(StorageLayout.HeadKey));
         Assert.Equal("state_pruned_through", Ascii(StorageLayout.PrunedThroughKey));
         Assert.Equal(
-            [0x01, 0x02, 0x03, 0x01, 0x02, 0x03, 0x01, 0x01, 0x02, 0x03],
+            [0x01, 0x02, 0x03, 0x01, 0x02, 0x01, 0x01, 0x02, 0x03],
             new[]
             {
                 StorageLayout.BlockByHeightTag, StorageLayout.HeightByHashTag, StorageLayout.BlockInfoTag,
-                StorageLayout.TransactionPositionTag, StorageLayout.ReceiptTag, StorageLayout.EventTag,
+                StorageLayout.TransactionPositionTag, StorageLayout.ReceiptsTag,
                 StorageLayout.ConfigEntryTag, StorageLayout.SafetyRecordTag, StorageLayout.JournalEntryTag, StorageLayout.JournalHeadTag,
             });
     }
@@ -54,9 +54,7 @@ public sealed class GoldenStorageFormatTests
         Assert.Equal("02" + hashHex, Hex(StorageLayout.HeightByHashKey(hash)));
         Assert.Equal("030000000000000007", Hex(StorageLayout.BlockInfoKey(7)));
         Assert.Equal("01" + hashHex, Hex(StorageLayout.TransactionPositionKey(hash)));
-        Assert.Equal("02000000000000000900000003", Hex(StorageLayout.ReceiptKey(9, 3)));
-        Assert.Equal("03000000000000000900000003" + "00000001", Hex(StorageLayout.EventKey(9, 3, 1)));
-        Assert.Equal("030000000000000009", Hex(StorageLayout.EventsOfHeightPrefix(9)));
+        Assert.Equal("020000000000000009", Hex(StorageLayout.ReceiptsKey(9)));
         Assert.Equal("01" + Hex(Encoding.UTF8.GetBytes("genesis")), Hex(StorageLayout.ConfigEntryKey("genesis")));
         Assert.Equal("01", Hex(StorageLayout.SafetyRecordKey()));
         Assert.Equal("02000000000000002a", Hex(StorageLayout.JournalEntryKey(42)));
@@ -78,6 +76,26 @@ public sealed class GoldenStorageFormatTests
 
         // CRC-32C check value of "123456789" (RFC 3720, appendix B.4).
         Assert.Equal(0xE3069283u, StorageLayout.Crc32C("123456789"u8));
+    }
+
+    [Fact]
+    public void A_blocks_receipts_and_events_are_one_record_under_its_height()
+    {
+        using var ledger = new TestLedger();
+        ledger.Persist();
+        var block = ledger.NextBlock(transactions: 2);
+        ledger.Store.Persist(new BlockPersist
+        {
+            Block = block,
+            Receipts = [new byte[] { 0xaa }, new byte[] { 0xbb, 0xcc }],
+            Events = [new StoredEvent(1, new byte[] { 0xee })],
+        });
+
+        // BlockReceiptsRecord: receipts (field 1) in order, then events (field 2) as StoredEventRecord
+        // { transaction_index = 1, encoded = 2 }.
+        Assert.Equal("0a01aa" + "0a02bbcc" + "1205" + "0801" + "1201ee",
+            Hex(RawAccess.Get(ledger.Store, StorageLayout.TransactionsFamily, StorageLayout.ReceiptsKey(1))));
+        Assert.Equal(2 + 1, RawAccess.Keys(ledger.Store, StorageLayout.TransactionsFamily).Count);
     }
 
     [Fact]
@@ -160,6 +178,8 @@ public sealed class GoldenStorageFormatTests
         AssertFields(ChainIdentityRecord.Descriptor, ("format_version", 1), ("chain_id", 2), ("genesis_hash", 3), ("suite", 4));
         AssertFields(StoreHeadRecord.Descriptor, ("height", 1), ("block_hash", 2), ("state_root", 3), ("journal_length", 4), ("journal_last_hash", 5));
         AssertFields(BlockInfoRecord.Descriptor, ("block_hash", 1), ("transaction_count", 2), ("journal_length", 3), ("journal_last_hash", 4));
+        AssertFields(BlockReceiptsRecord.Descriptor, ("receipts", 1), ("events", 2));
+        AssertFields(StoredEventRecord.Descriptor, ("transaction_index", 1), ("encoded", 2));
         AssertFields(Receipt.Descriptor, ("transaction_id", 1), ("status", 2), ("gas_used", 3), ("result", 4), ("event_count", 5));
         AssertFields(Event.Descriptor, ("contract", 1), ("name", 2), ("data", 3));
         AssertFields(StateProofLevel.Descriptor, ("child_bitmap", 1), ("siblings", 2));

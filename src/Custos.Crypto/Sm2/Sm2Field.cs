@@ -344,8 +344,9 @@ internal static class Sm2Field
         // Montgomery reduction of the low half, one round per limb: with m the lowest limb, (s + m·p)/2^64 equals
         // (s >> 64) + m·(2^192 + 1) − m·(2^160 + 2^32), and d below is that last part. After four rounds the
         // reduced low half (L + M·p)/2^256 sits in t0..t3, lowest first; the high half is then added to it.
-        ulong m, low, high, d0, d1, d2, d3, borrow;
-        UInt128 u;
+        // Carries are propagated with plain 64-bit additions and comparisons: without dynamic PGO (nodes run fully
+        // optimised, untiered) RyuJIT left UInt128 additions in this large body as calls.
+        ulong m, low, high, d0, d1, d2, d3, borrow, sum, carry, next;
         m = t0;
         low = m << 32;
         high = m >> 32;
@@ -356,13 +357,19 @@ internal static class Sm2Field
         d2 = 0UL - low - borrow;
         borrow = (low | borrow) != 0 ? 1UL : 0UL;
         d3 = m - high - borrow;
-        u = (UInt128)t1 + d0;
-        t1 = (ulong)u;
-        u = (u >> 64) + t2 + d1;
-        t2 = (ulong)u;
-        u = (u >> 64) + t3 + d2;
-        t3 = (ulong)u;
-        t0 = (ulong)(u >> 64) + d3;
+        sum = t1 + d0;
+        carry = sum < t1 ? 1UL : 0UL;
+        t1 = sum;
+        sum = t2 + d1;
+        next = sum < t2 ? 1UL : 0UL;
+        sum += carry;
+        next += sum < carry ? 1UL : 0UL;
+        t2 = sum;
+        sum = t3 + d2;
+        carry = sum < t3 ? 1UL : 0UL;
+        t3 = sum + next;
+        carry += t3 < next ? 1UL : 0UL;
+        t0 = carry + d3;
 
         m = t1;
         low = m << 32;
@@ -374,13 +381,19 @@ internal static class Sm2Field
         d2 = 0UL - low - borrow;
         borrow = (low | borrow) != 0 ? 1UL : 0UL;
         d3 = m - high - borrow;
-        u = (UInt128)t2 + d0;
-        t2 = (ulong)u;
-        u = (u >> 64) + t3 + d1;
-        t3 = (ulong)u;
-        u = (u >> 64) + t0 + d2;
-        t0 = (ulong)u;
-        t1 = (ulong)(u >> 64) + d3;
+        sum = t2 + d0;
+        carry = sum < t2 ? 1UL : 0UL;
+        t2 = sum;
+        sum = t3 + d1;
+        next = sum < t3 ? 1UL : 0UL;
+        sum += carry;
+        next += sum < carry ? 1UL : 0UL;
+        t3 = sum;
+        sum = t0 + d2;
+        carry = sum < t0 ? 1UL : 0UL;
+        t0 = sum + next;
+        carry += t0 < next ? 1UL : 0UL;
+        t1 = carry + d3;
 
         m = t2;
         low = m << 32;
@@ -392,13 +405,19 @@ internal static class Sm2Field
         d2 = 0UL - low - borrow;
         borrow = (low | borrow) != 0 ? 1UL : 0UL;
         d3 = m - high - borrow;
-        u = (UInt128)t3 + d0;
-        t3 = (ulong)u;
-        u = (u >> 64) + t0 + d1;
-        t0 = (ulong)u;
-        u = (u >> 64) + t1 + d2;
-        t1 = (ulong)u;
-        t2 = (ulong)(u >> 64) + d3;
+        sum = t3 + d0;
+        carry = sum < t3 ? 1UL : 0UL;
+        t3 = sum;
+        sum = t0 + d1;
+        next = sum < t0 ? 1UL : 0UL;
+        sum += carry;
+        next += sum < carry ? 1UL : 0UL;
+        t0 = sum;
+        sum = t1 + d2;
+        carry = sum < t1 ? 1UL : 0UL;
+        t1 = sum + next;
+        carry += t1 < next ? 1UL : 0UL;
+        t2 = carry + d3;
 
         m = t3;
         low = m << 32;
@@ -410,23 +429,35 @@ internal static class Sm2Field
         d2 = 0UL - low - borrow;
         borrow = (low | borrow) != 0 ? 1UL : 0UL;
         d3 = m - high - borrow;
-        u = (UInt128)t0 + d0;
-        t0 = (ulong)u;
-        u = (u >> 64) + t1 + d1;
-        t1 = (ulong)u;
-        u = (u >> 64) + t2 + d2;
-        t2 = (ulong)u;
-        t3 = (ulong)(u >> 64) + d3;
+        sum = t0 + d0;
+        carry = sum < t0 ? 1UL : 0UL;
+        t0 = sum;
+        sum = t1 + d1;
+        next = sum < t1 ? 1UL : 0UL;
+        sum += carry;
+        next += sum < carry ? 1UL : 0UL;
+        t1 = sum;
+        sum = t2 + d2;
+        carry = sum < t2 ? 1UL : 0UL;
+        t2 = sum + next;
+        carry += t2 < next ? 1UL : 0UL;
+        t3 = carry + d3;
 
-        u = (UInt128)t0 + t4;
-        var s0 = (ulong)u;
-        u = (u >> 64) + t1 + t5;
-        var s1 = (ulong)u;
-        u = (u >> 64) + t2 + t6;
-        var s2 = (ulong)u;
-        u = (u >> 64) + t3 + t7;
-        var s3 = (ulong)u;
-        var carry = (ulong)(u >> 64);
+        var s0 = t0 + t4;
+        carry = s0 < t0 ? 1UL : 0UL;
+        var s1 = t1 + t5;
+        next = s1 < t1 ? 1UL : 0UL;
+        s1 += carry;
+        next += s1 < carry ? 1UL : 0UL;
+        var s2 = t2 + t6;
+        carry = s2 < t2 ? 1UL : 0UL;
+        s2 += next;
+        carry += s2 < next ? 1UL : 0UL;
+        var s3 = t3 + t7;
+        next = s3 < t3 ? 1UL : 0UL;
+        s3 += carry;
+        next += s3 < carry ? 1UL : 0UL;
+        carry = next;
 
         // The sum is below 2p: subtract p once when it carried out or is at least p.
         var v0 = s0 + C0;
