@@ -77,7 +77,9 @@ public sealed class WireFrameTests
 
         // While banned, b cannot even complete a handshake.
         await cluster.InjectAsync("b", "a", FrameKind.Consensus, [1]);
-        Assert.Contains(cluster.Node("a").Listener!.RecentRefusals, r => r.Error.Code == ErrorCode.NotAuthorised && r.Error.Message.Contains("banned", StringComparison.Ordinal));
+        // The listener records the refusal on its own task: wait for it (bounded) rather than race it.
+        Assert.True(await Wait.UntilAsync(() => cluster.Node("a").Listener!.RecentRefusals
+            .Any(r => r.Error.Code == ErrorCode.NotAuthorised && r.Error.Message.Contains("banned", StringComparison.Ordinal))), cluster.Describe(["a"]));
         Assert.Empty(await cluster["a"].DrainAsync(TimeSpan.FromMilliseconds(200)));
     }
 
