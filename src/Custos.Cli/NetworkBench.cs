@@ -24,7 +24,11 @@ internal static class NetworkBench
     {
         var validators = new Option<int>("--validators") { DefaultValueFactory = _ => 4, Description = "Validator processes" };
         var seconds = new Option<int>("--seconds") { DefaultValueFactory = _ => 30, Description = "Measured window (after a warm-up)" };
-        var rate = new Option<int>("--rate") { DefaultValueFactory = _ => 2_500, Description = "Offered load, transactions per second" };
+        var rate = new Option<int>("--rate")
+        {
+            DefaultValueFactory = _ => 0,
+            Description = "Offered load, transactions per second (default: 60% of the verification bound measured in the run, enough to show an efficiency of 0.6)",
+        };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 5, Description = "Seconds of load before measuring" };
         var suite = new Option<string>("--suite") { DefaultValueFactory = _ => "gm", Description = "gm (default) or intl" };
         var basePort = new Option<int>("--base-port") { DefaultValueFactory = _ => 37100, Description = "Ports as for devnet" };
@@ -43,7 +47,7 @@ internal static class NetworkBench
             var window = TimeSpan.FromSeconds(parse.GetValue(seconds));
             var warm = TimeSpan.FromSeconds(parse.GetValue(warmup));
             var offered = parse.GetValue(rate);
-            if (window <= TimeSpan.Zero || offered <= 0) throw new CustosException(ErrorCode.InvalidField, "--seconds and --rate must be positive");
+            if (window <= TimeSpan.Zero || offered < 0) throw new CustosException(ErrorCode.InvalidField, "--seconds must be positive and --rate not negative");
             var run = new BenchRun(parse.GetValue(validators), window, warm, offered, parse.GetValue(basePort), parse.GetValue(keep));
             if (!parse.GetValue(compare))
             {
@@ -67,12 +71,19 @@ internal static class NetworkBench
 
     private sealed record BenchRun(int Validators, TimeSpan Window, TimeSpan Warm, int Offered, int BasePort, string? Directory);
 
+    /// <summary>The default offered load as a share of the verification bound (TPS if every validator only verified).</summary>
+    private const double AutomaticRateShare = 0.6;
+
     private readonly record struct BenchResult(double Tps, double Efficiency);
 
     private static async Task<BenchResult> RunOnceAsync(TextWriter output, ICryptoSuite chainSuite, BenchRun run, CancellationToken cancellationToken)
     {
         var verifyPerCore = MeasureVerification(chainSuite);
         output.WriteLine($"verify: {verifyPerCore:0} {chainSuite.Name} signature verifications per second per core (one thread, cached key, best of six windows)");
+
+        // A fixed default rate capped what a faster build could show; by default the load is a share of the bound
+        // itself, so that the efficiency measured is the network's and not the load generator's.
+        if (run.Offered == 0) run = run with { Offered = Math.Max(100, (int)Math.Round(AutomaticRateShare * Environment.ProcessorCount * verifyPerCore / run.Validators / 100) * 100) };
 
         var root = run.Directory is { } kept ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), $"custos-bench-network-{Environment.ProcessId}-{chainSuite.Name}");
         try

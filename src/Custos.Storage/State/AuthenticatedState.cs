@@ -334,7 +334,11 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
     /// </summary>
     private LeafRef? FindLeafOnPath(ulong version, NibblePath path, ICollection<StateProofLevel>? levels)
     {
-        var node = Load(new NodeKey(version, NibblePath.Empty), RootAt(version));
+        // Each node on the way is needed only until its child is found, so cached nodes are read into one scratch
+        // buffer per thread instead of a fresh copy each: every state read (a transaction's replay check among them)
+        // walks four or five levels.
+        var scratch = t_pathScratch ??= new byte[NodeCache.ScratchBytes];
+        var node = Load(new NodeKey(version, NibblePath.Empty), RootAt(version), useCache: true, scratch);
         for (var depth = 0; ; depth++)
         {
             switch (node)
@@ -356,7 +360,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
 
                     if (!inner.HasChild(nibble)) return null;
                     if (inner.IsLeaf(nibble)) return inner.Leaf(nibble);
-                    node = LoadInternal(inner, path.Prefix(depth), nibble, useCache: true);
+                    node = LoadInternal(inner, path.Prefix(depth), nibble, useCache: true, scratch);
                     break;
                 default:
                     return null;
@@ -364,10 +368,13 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         }
     }
 
-    private InternalNode LoadInternal(InternalNode parent, NibblePath parentPath, int nibble, bool useCache)
+    [ThreadStatic]
+    private static byte[]? t_pathScratch;
+
+    private InternalNode LoadInternal(InternalNode parent, NibblePath parentPath, int nibble, bool useCache, byte[]? scratch = null)
     {
         var key = new NodeKey(parent.ChildVersion(nibble), parentPath.Append(nibble));
-        return Load(key, parent.ChildHash(nibble), useCache) as InternalNode
+        return Load(key, parent.ChildHash(nibble), useCache, scratch) as InternalNode
             ?? throw new CustosException(ErrorCode.StorageCorrupt, $"state node {key} is not the internal node its parent records");
     }
 
