@@ -25,8 +25,8 @@ public static class Decoders
     public static bool TryDecodeTransaction(ReadOnlySpan<byte> bytes, out Transaction transaction, out CustosError error)
     {
         transaction = null!;
-        if (!TryParse(EnvelopeParser, bytes, WireLimits.TransactionSizeBytesMax, "transaction", out var envelope, out error)) return false;
-        if (!TryParse(BodyParser, envelope.Body.Span, WireLimits.TransactionSizeBytesMax, "transaction body", out var body, out error)) return false;
+        if (!TryParseCanonical(EnvelopeParser, bytes, WireLimits.TransactionSizeBytesMax, "transaction", out var envelope, out error)) return false;
+        if (!TryParseCanonical(BodyParser, envelope.Body.Span, WireLimits.TransactionSizeBytesMax, "transaction body", out var body, out error)) return false;
         error = ValidateBody(body) ?? ValidateKeyAndSignature(envelope.PublicKey, envelope.Signature, "transaction")!;
         if (error is not null) return false;
         transaction = new Transaction(bytes.ToArray(), envelope, body);
@@ -35,7 +35,7 @@ public static class Decoders
 
     public static bool TryDecodeBlockHeader(ReadOnlySpan<byte> bytes, out BlockHeader header, out CustosError error)
     {
-        if (!TryParse(HeaderParser, bytes, WireLimits.BlockHeaderSizeBytesMax, "block header", out header, out error)) return false;
+        if (!TryParseCanonical(HeaderParser, bytes, WireLimits.BlockHeaderSizeBytesMax, "block header", out header, out error)) return false;
         error = ValidateHeader(header)!;
         return error is null;
     }
@@ -43,7 +43,7 @@ public static class Decoders
     public static bool TryDecodeBlock(ReadOnlySpan<byte> bytes, out DecodedBlock block, out CustosError error)
     {
         block = null!;
-        if (!TryParse(BlockParser, bytes, WireLimits.BlockSizeBytesMax, "block", out var wire, out error)) return false;
+        if (!TryParseCanonical(BlockParser, bytes, WireLimits.BlockSizeBytesMax, "block", out var wire, out error)) return false;
         if (wire.Transactions.Count > WireLimits.BlockTransactionsMax)
         {
             error = new CustosError(ErrorCode.TooLarge, $"block has {wire.Transactions.Count} transactions, at most {WireLimits.BlockTransactionsMax} allowed");
@@ -145,7 +145,7 @@ public static class Decoders
     public static bool TryDecodeVote(ReadOnlySpan<byte> bytes, out Vote vote, out VoteData data, out CustosError error)
     {
         data = null!;
-        if (!TryParse(VoteParser, bytes, WireLimits.VoteSizeBytesMax, "vote", out vote, out error)) return false;
+        if (!TryParseCanonical(VoteParser, bytes, WireLimits.VoteSizeBytesMax, "vote", out vote, out error)) return false;
         if (!TryDecodeVoteData(vote.Data.Span, out data, out error)) return false;
         error = CheckValidatorIndex(vote.Voter, "voter") ?? CheckSignature(vote.Signature, "vote")!;
         return error is null;
@@ -153,7 +153,7 @@ public static class Decoders
 
     public static bool TryDecodeVoteData(ReadOnlySpan<byte> bytes, out VoteData data, out CustosError error)
     {
-        if (!TryParse(VoteDataParser, bytes, WireLimits.VoteSizeBytesMax, "vote data", out data, out error)) return false;
+        if (!TryParseCanonical(VoteDataParser, bytes, WireLimits.VoteSizeBytesMax, "vote data", out data, out error)) return false;
         error = CheckChainId(data.ChainId)
             ?? CheckHash(data.BlockHash, "vote data block_hash")
             ?? CheckHash(data.ParentHash, "vote data parent_hash")
@@ -166,7 +166,7 @@ public static class Decoders
     public static bool TryDecodeQuorumCertificate(ReadOnlySpan<byte> bytes, out QuorumCertificate qc, out VoteData data, out CustosError error)
     {
         data = null!;
-        if (!TryParse(QcParser, bytes, WireLimits.QuorumCertificateSizeBytesMax, "quorum certificate", out qc, out error)) return false;
+        if (!TryParseCanonical(QcParser, bytes, WireLimits.QuorumCertificateSizeBytesMax, "quorum certificate", out qc, out error)) return false;
         error = ValidateQuorumCertificate(qc, out data)!;
         return error is null;
     }
@@ -174,7 +174,7 @@ public static class Decoders
     public static bool TryDecodeTimeout(ReadOnlySpan<byte> bytes, out RoundTimeout timeout, out TimeoutData data, out CustosError error)
     {
         data = null!;
-        if (!TryParse(TimeoutParser, bytes, WireLimits.TimeoutSizeBytesMax, "timeout", out timeout, out error)) return false;
+        if (!TryParseCanonical(TimeoutParser, bytes, WireLimits.TimeoutSizeBytesMax, "timeout", out timeout, out error)) return false;
         if (!TryDecodeTimeoutData(timeout.Data.Span, out data, out error)) return false;
         error = CheckValidatorIndex(timeout.Author, "timeout author") ?? CheckSignature(timeout.Signature, "timeout")!;
         if (error is not null) return false;
@@ -200,7 +200,7 @@ public static class Decoders
 
     public static bool TryDecodeTimeoutData(ReadOnlySpan<byte> bytes, out TimeoutData data, out CustosError error)
     {
-        if (!TryParse(TimeoutDataParser, bytes, WireLimits.VoteSizeBytesMax, "timeout data", out data, out error)) return false;
+        if (!TryParseCanonical(TimeoutDataParser, bytes, WireLimits.VoteSizeBytesMax, "timeout data", out data, out error)) return false;
         error = CheckChainId(data.ChainId)
             ?? (data.HighQcRound >= data.Round
                 ? new CustosError(ErrorCode.InvalidField, $"timeout high QC round {data.HighQcRound} is not below round {data.Round}")
@@ -210,12 +210,16 @@ public static class Decoders
 
     public static bool TryDecodeTimeoutCertificate(ReadOnlySpan<byte> bytes, out TimeoutCertificate tc, out CustosError error)
     {
-        if (!TryParse(TcParser, bytes, WireLimits.TimeoutCertificateSizeBytesMax, "timeout certificate", out tc, out error)) return false;
+        if (!TryParseCanonical(TcParser, bytes, WireLimits.TimeoutCertificateSizeBytesMax, "timeout certificate", out tc, out error)) return false;
         error = ValidateTimeoutCertificate(tc, chainId: null)!;
         return error is null;
     }
 
-    private static bool TryParse<T>(MessageParser<T> parser, ReadOnlySpan<byte> bytes, int sizeBytesMax, string what, out T message, out CustosError error)
+    /// <summary>
+    /// Parses a message from outside the process: size bound first, then parsing, then a canonical-encoding check
+    /// (one object, one encoding). Typed errors (TOO_LARGE, MALFORMED); never throws on bad input.
+    /// </summary>
+    public static bool TryParseCanonical<T>(MessageParser<T> parser, ReadOnlySpan<byte> bytes, int sizeBytesMax, string what, out T message, out CustosError error)
         where T : IMessage<T>
     {
         message = default!;

@@ -184,7 +184,8 @@ public static class SupervisionAlertsApi
         }
     }
 
-    private static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
+    /// <summary>The supervision endpoints' error response: a wrong role is 403, failed authentication 401, the rest 400.</summary>
+    internal static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
     {
         ErrorCode.CertificateWrongRole => 403,
         ErrorCode.NotAuthorised or ErrorCode.SignatureInvalid or ErrorCode.CertificateUntrusted or ErrorCode.CertificateExpired or ErrorCode.CertificateRevoked

@@ -120,11 +120,5 @@ public static class SupervisionAuditApi
         ? null
         : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var value) ? value : throw new CustosException(ErrorCode.InvalidField, $"{name} is not a YYYY-MM-DD date");
 
-    private static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
-    {
-        ErrorCode.CertificateWrongRole => 403,
-        ErrorCode.NotAuthorised or ErrorCode.SignatureInvalid or ErrorCode.CertificateUntrusted or ErrorCode.CertificateExpired or ErrorCode.CertificateRevoked
-            or ErrorCode.CertificateNotYetValid or ErrorCode.CertificateSignatureInvalid or ErrorCode.CertificateMalformed => 401,
-        _ => 400,
-    });
+    private static IResult Problem(CustosError error) => SupervisionAlertsApi.Problem(error);
 }
