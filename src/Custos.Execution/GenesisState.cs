@@ -11,18 +11,36 @@ public sealed record GenesisAccount(AccountId Id, string Organisation, byte[] Pu
 /// <summary>An organisation of the consortium at genesis and its role.</summary>
 public sealed record GenesisOrganisationRole(string Id, OrganisationRole Role);
 
-/// <summary>The state at height 0: the organisations, the genesis accounts and their balances; the supply is their sum.</summary>
+/// <summary>A validator of the genesis set, in genesis order.</summary>
+public sealed record GenesisValidator(string Node, string Organisation, byte[] PublicKey);
+
+/// <summary>
+/// The state at height 0: the organisations, the validator set, the genesis accounts and their balances; the supply
+/// is their sum.
+/// </summary>
 public static class GenesisState
 {
-    public static WriteSet Build(IEnumerable<GenesisAccount> accounts, IEnumerable<GenesisOrganisationRole>? organisations = null)
+    public static WriteSet Build(IEnumerable<GenesisAccount> accounts, IEnumerable<GenesisOrganisationRole>? organisations = null,
+        IEnumerable<GenesisValidator>? validators = null)
     {
         var state = new StateOverlay(EmptyState.Instance);
+        var index = new OrganisationIndex();
         foreach (var organisation in (organisations ?? []).OrderBy(o => o.Id, StringComparer.Ordinal))
         {
             var key = ConsortiumRegistry.OrganisationKey(organisation.Id);
             if (state.TryGet(key, out _)) throw new CustosException(Core.Wire.ErrorCode.InvalidField, $"genesis organisation {organisation.Id} appears twice");
             state.Put(key, new OrganisationRecord { Id = organisation.Id, Role = organisation.Role }.ToByteArray());
+            index.Ids.Add(organisation.Id);
         }
+
+        if (index.Ids.Count > 0) state.Put(ConsortiumRegistry.OrganisationIndexKey, index.ToByteArray());
+        var set = new ConsortiumValidators();
+        foreach (var validator in validators ?? [])
+        {
+            set.Validators.Add(new ValidatorEntry { Node = validator.Node, Organisation = validator.Organisation, PublicKey = ByteString.CopyFrom(validator.PublicKey) });
+        }
+
+        if (set.Validators.Count > 0) state.Put(ConsortiumRegistry.ValidatorsKey, set.ToByteArray());
 
         ulong supply = 0;
         foreach (var account in accounts.OrderBy(a => a.Id))

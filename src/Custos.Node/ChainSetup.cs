@@ -20,6 +20,7 @@ namespace Custos.Node;
 public sealed class ChainSetup
 {
     private readonly Dictionary<string, NodeId> _idByName;
+    private readonly List<string> _addedNames = [];
 
     private ChainSetup(GenesisDocument genesis, byte[] encoded)
     {
@@ -102,9 +103,32 @@ public sealed class ChainSetup
 
     public static ChainSetup FromBytes(byte[] encoded) => new(GenesisDocument.Decode(encoded), encoded);
 
-    public bool TryGetNode(string name, out NodeId id) => _idByName.TryGetValue(name, out id);
+    public bool TryGetNode(string name, out NodeId id)
+    {
+        lock (_idByName) return _idByName.TryGetValue(name, out id);
+    }
 
-    public string NameOf(NodeId id) => id.Value >= 0 && id.Value < Nodes.Count ? Nodes[id.Value].Name : id.ToString();
+    /// <summary>
+    /// The host's number for a node, numbering a node governance named that genesis does not know after all the
+    /// others (the numbers are this host's own; consensus uses validator indices).
+    /// </summary>
+    public NodeId NodeIdFor(string name)
+    {
+        lock (_idByName)
+        {
+            if (_idByName.TryGetValue(name, out var id)) return id;
+            id = new NodeId(Nodes.Count + _addedNames.Count);
+            _addedNames.Add(name);
+            _idByName[name] = id;
+            return id;
+        }
+    }
+
+    public string NameOf(NodeId id)
+    {
+        if (id.Value >= 0 && id.Value < Nodes.Count) return Nodes[id.Value].Name;
+        lock (_idByName) return id.Value - Nodes.Count is var added && added >= 0 && added < _addedNames.Count ? _addedNames[added] : id.ToString();
+    }
 
     /// <summary>The genesis block: height 0, epoch 0, at genesis time, on the empty state (its state is version 0).</summary>
     public static BlockRecord CreateGenesisBlock(GenesisDocument genesis)
@@ -138,7 +162,11 @@ public sealed class ChainSetup
     public IReadOnlyList<GenesisOrganisationRole> Organisations() => Genesis.Organisations.Select(o => new GenesisOrganisationRole(
         o.Id, o.Kind == OrganisationKind.Regulator ? OrganisationRole.Regulator : OrganisationRole.Member)).ToList();
 
+    /// <summary>The genesis validators as governance's record of the validator set starts.</summary>
+    public IReadOnlyList<GenesisValidator> GenesisValidators() => Genesis.Validators.Select(v => new GenesisValidator(
+        v.Name, v.Organisation, ConsortiumCertificate.FromPem(v.Certificate, Suite).PublicKey.ToArray())).ToList();
+
     /// <summary>The writes of state version 0, persisted with the genesis block.</summary>
     public IReadOnlyList<StateWrite> GenesisWrites() =>
-        GenesisState.Build(Accounts(), Organisations()).Changes.Select(c => new StateWrite(c.Key, c.Value)).ToList();
+        GenesisState.Build(Accounts(), Organisations(), GenesisValidators()).Changes.Select(c => new StateWrite(c.Key, c.Value)).ToList();
 }

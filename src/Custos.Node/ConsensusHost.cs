@@ -8,6 +8,7 @@ using Custos.Execution.Wire;
 using Custos.Mempool;
 using Custos.Network;
 using Custos.Network.Wire;
+using Custos.Node.Api;
 using Custos.Node.Wire;
 using Custos.Storage;
 using Google.Protobuf;
@@ -42,6 +43,7 @@ internal sealed class ConsensusHost : IDisposable
     private readonly NodeLog _log;
     private readonly TimeProvider _clock;
     private readonly ConsensusEngine _engine;
+    private readonly EpochTransitions _epochs;
     // A plain queue and an event that never spins: waiting on a channel from this dedicated thread spun before
     // blocking on every wake-up, which with several nodes on two cores took CPU from the work itself.
     private const int InboxMax = 100_000;
@@ -81,13 +83,18 @@ internal sealed class ConsensusHost : IDisposable
         if (root.Qc is null) throw new CustosException(ErrorCode.StorageCorrupt, $"the head block {head.Height} has no QC on record");
         var safety = store.SafetyRecord.Load() is { } saved ? SafetyState.Parser.ParseFrom(saved) : null;
         var config = chain.Consensus with { EmptyBlockDelayMs = Math.Min(200, chain.Consensus.RoundTimeoutMs / 4) };
+        _epochs = new EpochTransitions(chain, store);
+        var epoch = root.Block.Epoch;
+        var validators = _epochs.Load(epoch);
         _engine = new ConsensusEngine(config, chain.Suite, key, self, new EngineStart
         {
-            Validators = chain.Validators,
+            Validators = validators,
+            PreviousValidators = epoch == 0 ? null : _epochs.Load(epoch - 1),
             Root = root,
             Safety = safety,
-            RootExecution = new BlockExecuted(head.Height, head.BlockHash, head.StateRoot),
+            RootExecution = new BlockExecuted(head.Height, head.BlockHash, head.StateRoot, _epochs.EndedAt(root.Block)),
         }, execution, execution, _storedChain);
+        NoteValidatorSet(_epochs.EndedAt(root.Block) ?? validators);
         _roundTimer = clock.CreateTimer(_ => Post(new EngineInput(new TimerFired(_timerFor.Epoch, _timerFor.Round))), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         var pace = TimeSpan.FromMilliseconds(Math.Max(10, config.EmptyBlockDelayMs / 2));
         _proposalTimer = clock.CreateTimer(_ => Post(new EngineInput(new ProposalDue())), null, pace, pace);
@@ -100,6 +107,8 @@ internal sealed class ConsensusHost : IDisposable
     public ulong Round => _engine.CurrentRound;
 
     public ulong Epoch => _engine.Epoch;
+
+    public int ValidatorCount => _engine.Validators.Count;
 
     public void Start()
     {
@@ -220,7 +229,7 @@ internal sealed class ConsensusHost : IDisposable
                         break;
                     case EmitEvidence evidence:
                         _metrics.OnEvidence();
-                        _log.Warn("equivocation", ("culprit", _chain.NameOf(_chain.Validators.NodeOf(evidence.Evidence.Culprit))), ("round", evidence.Evidence.Round));
+                        _log.Warn("equivocation", ("culprit", _chain.NameOf(_engine.Validators.NodeOf(evidence.Evidence.Culprit))), ("round", evidence.Evidence.Round));
                         break;
                     case JournalAppend journal:
                         _journal.Add(journal.Payload);
@@ -257,6 +266,8 @@ internal sealed class ConsensusHost : IDisposable
 
         var configuration = StoredChain.CertificateEntries(block.Height, committed.Qc, committed.CommitQc).ToList();
         configuration.AddRange(_pendingConfiguration);
+        var nextEpoch = _epochs.NextSet(block, executed.Writes, out var epochEntries);
+        configuration.AddRange(epochEntries);
         var journal = _journal.ToList();
         _store.Persist(new BlockPersist
         {
@@ -283,7 +294,25 @@ internal sealed class ConsensusHost : IDisposable
                 ("persistMs", Now - executedAt), ("sinceProposedMs", Now - (long)block.TimestampMs), ("validatedMs", Math.Round(_execution.ValidatedMs)));
             _execution.ValidatedMs = 0;
         }
-        return new BlockExecuted(block.Height, block.Hash, executed.PostRoot);
+        if (nextEpoch is not null)
+        {
+            _log.Info("epoch-ends", ("height", block.Height), ("epoch", block.Epoch), ("nextValidators", string.Join(",", nextEpoch.Members.Select(m => _chain.NameOf(m.Node)))));
+            NoteValidatorSet(nextEpoch);
+        }
+
+        return new BlockExecuted(block.Height, block.Hash, executed.PostRoot, nextEpoch);
+    }
+
+    /// <summary>Publishes the validator count and warns when it is at or below the consortium's alert threshold (GOV-1).</summary>
+    private void NoteValidatorSet(ValidatorSet set)
+    {
+        var threshold = ConsortiumRegistry.ValidatorAlertThreshold(new StoreStateReader(_store, 16));
+        _metrics.OnValidatorSet(set.Count, threshold);
+        if ((ulong)set.Count <= threshold)
+        {
+            _log.Warn("validators-at-alert-threshold", ("epoch", set.Epoch), ("validators", set.Count), ("threshold", threshold),
+                ("tolerates", set.FaultsTolerated));
+        }
     }
 
     public bool Tracing { get; init; } = Environment.GetEnvironmentVariable("CUSTOS_TRACE_CONSENSUS") == "1";
@@ -338,7 +367,7 @@ internal sealed class ConsensusHost : IDisposable
         if (!ConsensusMessages.TryDecode(message, out var decoded, out _) || decoded.BodyCase != ConsensusMessage.BodyOneofCase.Proposal) return (FrameKind.Consensus, message);
         var block = Block.Parser.ParseFrom(decoded.Proposal.Block);
         var header = BlockHeader.Parser.ParseFrom(block.Header);
-        if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _chain.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
+        if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _engine.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
         var expected = last.Batches.Sum(b => b.Transactions.Count);
         if (block.Transactions.Count != expected) return (FrameKind.Consensus, message);
         var digests = last.Batches.Select(b => b.Digest).ToList();

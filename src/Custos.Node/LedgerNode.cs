@@ -170,7 +170,7 @@ public sealed class LedgerNode : IAsyncDisposable
         var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock);
         _stack.Add(relay);
 
-        var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch), network, relay.TransactionsArrived, Metrics);
+        var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch, host.IsValidator, host.ValidatorCount), network, relay.TransactionsArrived, Metrics);
         Metrics.Peers = () => network.Peers;
         Metrics.Gauges = () => (pool.Count, network.Peers.Count(p => p.State == PeerState.Connected), network.Peers.Count);
 

@@ -12,6 +12,8 @@ public sealed class NodeMetrics
     private long _height;
     private long _round;
     private long _epoch;
+    private long _validators;
+    private long _validatorAlertThreshold;
     private long _committedTransactions;
     private long _committedBlocks;
     private long _viewChanges;
@@ -54,6 +56,13 @@ public sealed class NodeMetrics
         }
     }
 
+    /// <summary>The current epoch's validator count and the threshold at or below which the network warns (GOV-1).</summary>
+    public void OnValidatorSet(int count, ulong alertThreshold)
+    {
+        Interlocked.Exchange(ref _validators, count);
+        Interlocked.Exchange(ref _validatorAlertThreshold, (long)alertThreshold);
+    }
+
     public void OnViewChange() => Interlocked.Increment(ref _viewChanges);
 
     public void OnEvidence() => Interlocked.Increment(ref _evidence);
@@ -79,6 +88,9 @@ public sealed class NodeMetrics
         Metric("custos_block_height", "gauge", "Height of the last committed block.", Interlocked.Read(ref _height));
         Metric("custos_consensus_round", "gauge", "Current consensus round.", Interlocked.Read(ref _round));
         Metric("custos_consensus_epoch", "gauge", "Current epoch.", Interlocked.Read(ref _epoch));
+        Metric("custos_validators", "gauge", "Validators of the current epoch.", Interlocked.Read(ref _validators));
+        Metric("custos_validators_alert", "gauge", "1 when the validator count is at or below the alert threshold (GOV-1).",
+            Interlocked.Read(ref _validators) is var validatorCount && validatorCount > 0 && validatorCount <= Interlocked.Read(ref _validatorAlertThreshold) ? 1 : 0);
         Metric("custos_blocks_committed_total", "counter", "Blocks committed since start.", Interlocked.Read(ref _committedBlocks));
         Metric("custos_transactions_committed_total", "counter", "Transactions committed since start (rate() gives TPS).", Interlocked.Read(ref _committedTransactions));
         Metric("custos_view_changes_total", "counter", "Round timeouts on this node (each starts a view change).", Interlocked.Read(ref _viewChanges));

@@ -166,4 +166,19 @@ public sealed class NodeMetricsTests
         Assert.Equal("bank\\a", text.Samples[0].Labels["node"]);
         Assert.Equal(1, text.Value("custos_peer_frames_sent_total", ("peer", "bank \"b\"")));
     }
+
+    [Fact]
+    public void Validator_count_at_or_below_the_alert_threshold_raises_the_alert_gauge()
+    {
+        var metrics = new NodeMetrics();
+        metrics.OnValidatorSet(5, alertThreshold: 4);
+        var above = PrometheusText.Parse(metrics.Render("node1"));
+        Assert.Equal(5, above.Value("custos_validators"));
+        Assert.Equal(0, above.Value("custos_validators_alert"));
+
+        metrics.OnValidatorSet(4, alertThreshold: 4);
+        var at = PrometheusText.Parse(metrics.Render("node1"));
+        Assert.Equal(4, at.Value("custos_validators"));
+        Assert.Equal(1, at.Value("custos_validators_alert"));
+    }
 }

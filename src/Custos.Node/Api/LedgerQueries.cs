@@ -21,7 +21,7 @@ internal sealed class LedgerQueries(
     LedgerStore store,
     TransactionPool pool,
     CommitFeed feed,
-    Func<(ulong Round, ulong Epoch)> consensus,
+    Func<(ulong Round, ulong Epoch, bool Validator, int Validators)> consensus,
     IPeerNetwork network,
     Action transactionsArrived,
     NodeMetrics metrics)
@@ -127,7 +127,7 @@ internal sealed class LedgerQueries(
     public NodeStatus Status()
     {
         var head = store.Head;
-        var (round, epoch) = consensus();
+        var (round, epoch, validator, validators) = consensus();
         return new NodeStatus
         {
             Node = nodeName,
@@ -141,6 +141,11 @@ internal sealed class LedgerQueries(
             PeersConnected = (uint)network.Peers.Count(p => p.State == PeerState.Connected),
             MempoolTransactions = (uint)pool.Count,
             Version = typeof(LedgerQueries).Assembly.GetName().Version?.ToString() ?? "0",
+            Validator = validator,
+            Validators = (uint)validators,
+            OperatingSystem = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ProcessorCount = (uint)Environment.ProcessorCount,
+            HostName = Environment.MachineName,
         };
     }
 
