@@ -298,12 +298,14 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
                 call.Emit("forced_transfer", new TransferEvent { From = proposal.From, To = proposal.To, Amount = proposal.Amount });
                 break;
             case InterventionKind.SuspendNode:
+                SuspendValidator(call, proposal.Node, proposal.Reference);
                 UpdateMeasures(call, m =>
                 {
                     if (!m.SuspendedNodes.Contains(proposal.Node)) m.SuspendedNodes.Add(proposal.Node);
                 });
                 break;
             case InterventionKind.ResumeNode:
+                RestoreValidator(call, proposal.Node, proposal.Reference);
                 UpdateMeasures(call, m => m.SuspendedNodes.Remove(proposal.Node));
                 break;
             case InterventionKind.SystemHalt:
@@ -317,6 +319,48 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
         record.Status = InterventionStatus.Executed;
         record.ExecutedHeight = call.Block.Height;
         call.Emit("intervention_executed", proposal);
+    }
+
+    /// <summary>Where a suspended validator's entry waits for its resumption.</summary>
+    public static byte[] SuspendedValidatorKey(string node) => StateKeys.For(ContractName, "suspended-validator/" + node);
+
+    /// <summary>
+    /// A suspended validator leaves the validator set: the block that executes the suspension ends the epoch and
+    /// the next one runs without it (docs/governance.md). Refused, like any validator change, when it would leave
+    /// fewer validators than the chain's minimum. A node that is not a validator is only recorded as suspended.
+    /// </summary>
+    private static void SuspendValidator(ContractCall call, string node, string reference)
+    {
+        var current = ConsortiumRegistry.LoadValidators(new CallState(call));
+        var entry = current.Validators.FirstOrDefault(v => v.Node == node);
+        if (entry is null) return;
+        var next = new ConsortiumValidators { Proposal = "supervision:" + reference };
+        next.Validators.AddRange(current.Validators.Where(v => v.Node != node));
+        ConsortiumRegistry.SetValidators(call, next);
+        call.Put(SuspendedValidatorKey(node), entry.ToByteArray());
+    }
+
+    /// <summary>A resumed node that was a validator when suspended rejoins the set at the next epoch.</summary>
+    private static void RestoreValidator(ContractCall call, string node, string reference)
+    {
+        if (call.Get(SuspendedValidatorKey(node)) is not { } bytes) return;
+        var current = ConsortiumRegistry.LoadValidators(new CallState(call));
+        call.Delete(SuspendedValidatorKey(node));
+        if (current.Validators.Any(v => v.Node == node)) return;
+        var next = new ConsortiumValidators { Proposal = "supervision:" + reference };
+        next.Validators.AddRange(current.Validators);
+        next.Validators.Add(ValidatorEntry.Parser.ParseFrom(bytes));
+        ConsortiumRegistry.SetValidators(call, next);
+    }
+
+    /// <summary>Reads through a call, so that reads are metered and see the transaction's own writes.</summary>
+    private sealed class CallState(ContractCall call) : IStateReader
+    {
+        public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
+        {
+            value = call.Get(key.ToArray());
+            return value is not null;
+        }
     }
 
     private static void SetEscrowPolicy(ContractCall call)

@@ -15,7 +15,7 @@ internal sealed class Ledger : IStateReader
 
     public Ledger(ICryptoSuite suite, int accounts, ulong balance, AccountType type = AccountType.Ordinary,
         IReadOnlyList<ISystemContract>? contracts = null, Func<int, (string Organisation, AccountType Type)>? accountOf = null,
-        IEnumerable<GenesisOrganisationRole>? organisations = null, ExecutionLimits? limits = null)
+        IEnumerable<GenesisOrganisationRole>? organisations = null, ExecutionLimits? limits = null, IEnumerable<GenesisValidator>? validators = null)
     {
         Suite = suite;
         Executor = new BlockExecutor(suite, contracts ?? BlockExecutor.StandardContracts, limits);
@@ -28,7 +28,7 @@ internal sealed class Ledger : IStateReader
         accountOf ??= i => (i % 2 == 0 ? "org1" : "org2", i == 0 ? AccountType.SpecialPrivilege : type);
         Apply(GenesisState.Build(
             Ids.Select((id, i) => new GenesisAccount(id, accountOf(i).Organisation, Keys[i].PublicKey.ToArray(), accountOf(i).Type, balance)),
-            organisations));
+            organisations, validators));
     }
 
     public ICryptoSuite Suite { get; }

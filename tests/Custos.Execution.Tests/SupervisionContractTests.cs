@@ -12,8 +12,9 @@ public sealed class SupervisionContractTests
     // administrators, 5: org2's administrator (registrar).
     private const int CentralBank = 0, Alice = 1, Bob = 2, Regulator = 3, SecondRegulator = 4, Org2Registrar = 5;
 
-    internal static Ledger NewLedger(IReadOnlyList<ISystemContract>? contracts = null) => new(CryptoSuites.Intl, 6, 1_000,
+    internal static Ledger NewLedger(IReadOnlyList<ISystemContract>? contracts = null, int validators = 0) => new(CryptoSuites.Intl, 6, 1_000,
         contracts: contracts,
+        validators: Enumerable.Range(1, validators).Select(v => new GenesisValidator($"validator{v}", "org1", CryptoSuites.Intl.GenerateKey().PublicKey.ToArray())),
         accountOf: i => i switch
         {
             CentralBank => ("org1", AccountType.SpecialPrivilege),
@@ -248,5 +249,42 @@ public sealed class SupervisionContractTests
 
         Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "remove_rule", new RemoveRuleArguments { Id = "large-value", Reason = "superseded" }, nonce: 4)));
         Assert.Empty(SupervisionContract.ReadRules(ledger).Rules);
+    }
+
+    [Fact]
+    public void Suspending_a_validator_removes_it_from_the_next_validator_set_until_resumed()
+    {
+        var ledger = NewLedger(validators: 5);
+        var suspend = new InterventionProposal { Reference = "NS-1", Kind = InterventionKind.SuspendNode, Node = "validator3", Reason = "compromised host", LegalBasis = "rule 9" };
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "propose_intervention", suspend)));
+        Assert.Equal(5, ConsortiumRegistry.LoadValidators(ledger).Validators.Count);
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, CentralBank, "approve_intervention", new ApproveInterventionArguments { Reference = "NS-1" })));
+
+        var after = ConsortiumRegistry.LoadValidators(ledger);
+        Assert.Equal(["validator1", "validator2", "validator4", "validator5"], after.Validators.Select(v => v.Node));
+        Assert.Equal("supervision:NS-1", after.Proposal);
+        Assert.Contains("validator3", SupervisionContract.ReadMeasures(ledger).SuspendedNodes);
+
+        var resume = new InterventionProposal { Reference = "NS-2", Kind = InterventionKind.ResumeNode, Node = "validator3", Reason = "host rebuilt", LegalBasis = "rule 9" };
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "propose_intervention", resume, nonce: 2)));
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, CentralBank, "approve_intervention", new ApproveInterventionArguments { Reference = "NS-2" }, nonce: 2)));
+
+        Assert.Equal(["validator1", "validator2", "validator4", "validator5", "validator3"], ConsortiumRegistry.LoadValidators(ledger).Validators.Select(v => v.Node));
+        Assert.DoesNotContain("validator3", SupervisionContract.ReadMeasures(ledger).SuspendedNodes);
+    }
+
+    [Fact]
+    public void Suspension_that_would_leave_fewer_than_the_minimum_validators_is_refused_and_changes_nothing()
+    {
+        var ledger = NewLedger(validators: 4);
+        var suspend = new InterventionProposal { Reference = "NS-3", Kind = InterventionKind.SuspendNode, Node = "validator2", Reason = "compromised host", LegalBasis = "rule 9" };
+
+        Assert.Equal(ErrorCode.Ok, Run(ledger, Supervise(ledger, Regulator, "propose_intervention", suspend)));
+        Assert.Equal(ErrorCode.ValidatorsBelowMinimum, Run(ledger, Supervise(ledger, CentralBank, "approve_intervention", new ApproveInterventionArguments { Reference = "NS-3" })));
+
+        Assert.Equal(4, ConsortiumRegistry.LoadValidators(ledger).Validators.Count);
+        Assert.Empty(SupervisionContract.ReadMeasures(ledger).SuspendedNodes);
+        Assert.Equal(InterventionStatus.Pending, SupervisionContract.ReadIntervention(ledger, "NS-3")!.Status);
     }
 }
