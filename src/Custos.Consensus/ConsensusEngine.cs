@@ -779,6 +779,10 @@ public sealed class ConsensusEngine
                 CommitQc = commitQc,
             };
             foreach (var (block, _) in _decided) proof.SuffixHeaders.Add(block.HeaderByteString);
+            if (CertificateVerifier.TryDecode(commitQc, out var commitView, out _) && _tree.TryGet(commitView.BlockHash, out var certified))
+            {
+                proof.CommitBlockHeader = certified.HeaderByteString;
+            }
         }
 
         _actions.Add(new PersistEpochEnding(proof, next));

@@ -48,6 +48,37 @@ public static class EpochEndingVerifier
             return new CustosError(ErrorCode.InvalidField, "commit QC does not certify a child of the last suffix block in the next round");
         }
 
+        if (!proof.CommitBlockHeader.IsEmpty && BlockRecord.HashOfHeader(suite, proof.CommitBlockHeader.Span) != commit.BlockHash)
+        {
+            return new CustosError(ErrorCode.InvalidField, "the commit block header is not the block the commit QC certifies");
+        }
+
         return null;
+    }
+
+    /// <summary>
+    /// The state root after the ending block, as the header right above it carries it (the first suffix header, or
+    /// the commit block's header when there is no suffix). Only for a proof that <see cref="TryVerify"/> accepted;
+    /// false when the proof carries neither header.
+    /// </summary>
+    public static bool TryGetPostStateRoot(EpochEndingProof proof, out Hash32 root, out CustosError error)
+    {
+        root = Hash32.Zero;
+        var above = proof.SuffixHeaders.Count > 0 ? proof.SuffixHeaders[0] : proof.CommitBlockHeader;
+        if (above.IsEmpty)
+        {
+            error = new CustosError(ErrorCode.NotFound, $"the proof ending epoch {proof.Epoch} carries no header above the ending block");
+            return false;
+        }
+
+        if (!Decoders.TryDecodeBlockHeader(above.Span, out var header, out error)) return false;
+        if (header.Height != proof.EndingHeight + 1 || !Hash32.TryCreate(header.StateRoot.Span, out root))
+        {
+            error = new CustosError(ErrorCode.InvalidField, "the header above the ending block does not carry its state root");
+            return false;
+        }
+
+        error = null!;
+        return true;
     }
 }

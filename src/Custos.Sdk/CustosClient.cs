@@ -3,7 +3,10 @@ using Custos.Api;
 using Custos.Consensus;
 using Custos.Core;
 using Custos.Core.Wire;
+using Custos.Consensus.Wire;
 using Custos.Crypto;
+using Custos.Execution;
+using Custos.Execution.Wire;
 using Custos.Identity;
 using Custos.Network.Hosting;
 using Custos.Network.Tls;
@@ -28,11 +31,13 @@ public sealed class CustosClient : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly ChainTrust _trust;
+    private readonly SortedDictionary<ulong, ValidatorSet> _sets;
 
     private CustosClient(GrpcChannel channel, ChainTrust trust)
     {
         _channel = channel;
         _trust = trust;
+        _sets = new SortedDictionary<ulong, ValidatorSet> { [trust.Validators.Epoch] = trust.Validators };
         Ledger = new Ledger.LedgerClient(channel);
     }
 
@@ -81,14 +86,91 @@ public sealed class CustosClient : IDisposable
     public async Task<VerifiedState> ReadVerifiedStateAsync(byte[] key, ulong? version = null, CancellationToken cancellationToken = default)
     {
         var response = await Ledger.GetStateAsync(new StateQuery { Key = ByteString.CopyFrom(key), Version = version ?? 0 }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Verify(_trust, key, response);
+        if (response.Qc is null) throw new CustosException(ErrorCode.QuorumInvalid, "the node sent no QC for the state's header");
+        if (!CertificateVerifier.TryDecode(response.Qc, out var view, out var error)) throw error.ToException();
+        return Verify(_trust, await ValidatorsOfEpochAsync(view.Epoch, cancellationToken).ConfigureAwait(false), key, response);
     }
 
-    public static VerifiedState Verify(ChainTrust trust, byte[] key, StateResponse response)
+    public static VerifiedState Verify(ChainTrust trust, byte[] key, StateResponse response) => Verify(trust, trust.Validators, key, response);
+
+    /// <summary>
+    /// The validator set of <paramref name="epoch"/>, learnt from the node and verified from the genesis set on:
+    /// each epoch's end is proved by its own validators, and the next set is read from the state after the ending
+    /// block with a Merkle proof (<see cref="VerifyEpochChange"/>). A node cannot make the client trust a set it
+    /// did not get from the consortium's validators.
+    /// </summary>
+    public async Task<ValidatorSet> ValidatorsOfEpochAsync(ulong epoch, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            ValidatorSet latest;
+            lock (_sets)
+            {
+                if (_sets.TryGetValue(epoch, out var known)) return known;
+                latest = _sets.Values.Last();
+            }
+
+            if (latest.Epoch > epoch) throw new CustosException(ErrorCode.EpochMismatch, $"epoch {epoch} precedes the trusted validators of epoch {latest.Epoch}");
+            var changes = await Ledger.GetEpochChangesAsync(new EpochChangesQuery { FromEpoch = latest.Epoch }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (changes.Changes.Count == 0) throw new CustosException(ErrorCode.EpochMismatch, $"the node proves no end of epoch {latest.Epoch}, so epoch {epoch} cannot be trusted");
+            foreach (var change in changes.Changes)
+            {
+                var next = VerifyEpochChange(_trust, latest, change);
+                lock (_sets) _sets[next.Epoch] = next;
+                latest = next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks one epoch change with the ending epoch's set alone: the proof that the epoch ended, the state root after
+    /// its ending block, and the validator record against that root. Returns the next epoch's set.
+    /// </summary>
+    public static ValidatorSet VerifyEpochChange(ChainTrust trust, ValidatorSet current, EpochChange change)
+    {
+        EpochEndingProof proof;
+        try
+        {
+            proof = EpochEndingProof.Parser.ParseFrom(change.EpochEndingProof);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new CustosException(ErrorCode.Malformed, "the epoch-ending proof does not decode");
+        }
+
+        if (!EpochEndingVerifier.TryVerify(proof, trust.ChainId, current, trust.Suite, out var error)) throw error.ToException();
+        if (!EpochEndingVerifier.TryGetPostStateRoot(proof, out var root, out error)) throw error.ToException();
+        var record = change.Validators.ToByteArray();
+        if (!StateProofVerifier.VerifyInclusion(trust.Suite, root, ConsortiumRegistry.ValidatorsKey, record, change.ValidatorsProof.ToByteArray()))
+        {
+            throw new CustosException(ErrorCode.InvalidField, $"the validator record after epoch {proof.Epoch} does not verify against the certified state root");
+        }
+
+        ConsortiumValidators validators;
+        try
+        {
+            validators = ConsortiumValidators.Parser.ParseFrom(record);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new CustosException(ErrorCode.Malformed, "the validator record does not decode");
+        }
+
+        var members = new List<Validator>(validators.Validators.Count);
+        for (var i = 0; i < validators.Validators.Count; i++)
+        {
+            if (!trust.Suite.TryDecodePublicKey(validators.Validators[i].PublicKey.Span, out var key, out error)) throw error.ToException();
+            members.Add(new Validator(new NodeId(i), key));
+        }
+
+        return new ValidatorSet(proof.Epoch + 1, members);
+    }
+
+    public static VerifiedState Verify(ChainTrust trust, ValidatorSet validators, byte[] key, StateResponse response)
     {
         var suite = trust.Suite;
         if (response.Qc is null) throw new CustosException(ErrorCode.QuorumInvalid, "the node sent no QC for the state's header");
-        if (!CertificateVerifier.TryVerify(response.Qc, trust.ChainId, trust.Validators, suite, out var qc, out var error)) throw error.ToException();
+        if (!CertificateVerifier.TryVerify(response.Qc, trust.ChainId, validators, suite, out var qc, out var error)) throw error.ToException();
         if (!Decoders.TryDecodeBlockHeader(response.Header.Span, out var header, out error)) throw error.ToException();
         var headerHash = BlockRecord.HashOfHeader(suite, response.Header.Span);
         if (qc.BlockHash != headerHash) throw new CustosException(ErrorCode.QuorumInvalid, "the QC certifies another block than the header sent");

@@ -21,7 +21,7 @@ public sealed class ConsensusFormatTests
         { "SyncResponse", "epoch=1 blocks=2 sync_info=3 epoch_ending=4" },
         { "ConsensusMessage", "proposal=1 vote=2 timeout=3 sync_info=4 sync_request=5 sync_response=6" },
         { "SafetyState", "epoch=1 highest_voted_round=2 highest_proposed_round=3 highest_qc_round=4 last_timeout=5 last_vote=6 highest_qc=7 highest_tc=8" },
-        { "EpochEndingProof", "epoch=1 ending_block_hash=2 ending_height=3 ending_round=4 root_qc=5 suffix_headers=6 commit_qc=7" },
+        { "EpochEndingProof", "epoch=1 ending_block_hash=2 ending_height=3 ending_round=4 root_qc=5 suffix_headers=6 commit_qc=7 commit_block_header=8" },
         { "SignedStatement", "kind=1 data=2 signature=3" },
         { "EquivocationEvidence", "epoch=1 round=2 culprit=3 first=4 second=5" },
         { "ValidatorSetRecord", "epoch=1 public_keys=2" },

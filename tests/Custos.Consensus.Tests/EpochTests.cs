@@ -67,6 +67,25 @@ public sealed class EpochTests
     }
 
     [Fact]
+    public void Epoch_ending_proof_carries_the_certified_state_root_after_the_ending_block()
+    {
+        var network = new TestNetwork(_chain, 5, EpochChange);
+        network.StartAll();
+        Drive(network, 6);
+        var proof = network.Nodes[0].Ledger.EpochEndings[1];
+
+        // The first block of the next epoch extends the ending block, so it carries the same post-state root.
+        var next = network.Nodes[0].Ledger.Blocks.Single(b => b.Height == proof.EndingHeight + 1).Block;
+        Assert.True(EpochEndingVerifier.TryGetPostStateRoot(proof, out var root, out var error), error?.Message);
+        Assert.Equal(new Custos.Core.Hash32(next.Header.StateRoot.Span), root);
+
+        // A header that the commit QC does not certify is refused.
+        var forged = proof.Clone();
+        forged.CommitBlockHeader = network.Nodes[0].Ledger.Blocks.Single(b => b.Height == proof.EndingHeight).Block.HeaderByteString;
+        Assert.False(EpochEndingVerifier.TryVerify(forged, TestChain.Id, _chain.Set, _chain.Suite, out _));
+    }
+
+    [Fact]
     public void Node_that_missed_the_epoch_change_catches_up_through_the_epoch_ending_proof()
     {
         var network = new TestNetwork(_chain, 5, EpochChange);

@@ -99,6 +99,7 @@ internal sealed class HttpApi : IAsyncDisposable
             return Proto(queries.Transaction(parsed));
         }).WithName("WaitForCommit");
         v1.MapGet("/blocks/{height}", (ulong height) => Guard(() => Proto(queries.Block(height)))).WithName("GetBlock");
+        v1.MapGet("/epochs", (ulong? from) => Guard(() => Proto(queries.EpochChanges(from ?? 0)))).WithName("GetEpochChanges");
         v1.MapGet("/state/{key}", (string key, ulong? version) => Guard(() => Proto(queries.State(ParseHex(key, "key"), version)))).WithName("GetState");
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

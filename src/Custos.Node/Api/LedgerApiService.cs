@@ -54,6 +54,9 @@ internal sealed class LedgerApiService(LedgerQueries queries) : Ledger.LedgerBas
 
     public override Task<NodeStatus> GetStatus(StatusRequest request, ServerCallContext context) => Task.FromResult(queries.Status());
 
+    public override Task<EpochChanges> GetEpochChanges(EpochChangesQuery request, ServerCallContext context) =>
+        Task.FromResult(Guard(() => queries.EpochChanges(request.FromEpoch)));
+
     private static Hash32 Id(ByteString bytes) => bytes.Length == Hash32.SizeBytes
         ? new Hash32(bytes.Span)
         : throw Failure(new CustosError(ErrorCode.InvalidLength, $"an id is {Hash32.SizeBytes} bytes, got {bytes.Length}"));

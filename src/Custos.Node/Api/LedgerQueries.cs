@@ -108,6 +108,26 @@ internal sealed class LedgerQueries(
         return response;
     }
 
+    /// <summary>Every epoch change this node has recorded from <paramref name="fromEpoch"/> on, in order (at most 64).</summary>
+    public EpochChanges EpochChanges(ulong fromEpoch)
+    {
+        var changes = new EpochChanges();
+        for (var epoch = fromEpoch; changes.Changes.Count < 64; epoch++)
+        {
+            if (!_chain.TryGetEpochEnding(epoch, out var proof)) break;
+            var state = store.State.Prove(ConsortiumRegistry.ValidatorsKey, proof.EndingHeight);
+            if (state.Value is null) throw new CustosException(ErrorCode.StorageCorrupt, $"epoch {epoch} ended at {proof.EndingHeight} without a validator record");
+            changes.Changes.Add(new EpochChange
+            {
+                EpochEndingProof = proof.ToByteString(),
+                Validators = ByteString.CopyFrom(state.Value),
+                ValidatorsProof = ByteString.CopyFrom(state.Proof),
+            });
+        }
+
+        return changes;
+    }
+
     public async IAsyncEnumerable<CommitNotice> CommitsAsync(ulong fromHeight, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = fromHeight;
