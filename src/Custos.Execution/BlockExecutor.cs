@@ -158,9 +158,12 @@ public sealed class BlockExecutor
         var expiring = new Dictionary<ulong, List<Hash32>>();
         // Read once per block, and again only after a supervision call changed it.
         var measures = SupervisionContract.ReadMeasures(state);
+        // Likewise revocations: a chain that never revoked a certificate pays one read per block for the check.
+        var anyRevoked = ConsortiumRegistry.AnyRevoked(state);
         for (var i = 0; i < transactions.Count; i++)
         {
-            var receipt = ExecuteOne(block, (uint)i, transactions[i], state, expiring, measures);
+            var receipt = ExecuteOne(block, (uint)i, transactions[i], state, expiring, measures, anyRevoked);
+            if (!anyRevoked && receipt.Code == ErrorCode.Ok) anyRevoked = ConsortiumRegistry.AnyRevoked(state);
             receipts.Add(receipt);
             if (receipt.Code == ErrorCode.Ok && transactions[i].Body.Contract == SupervisionContract.ContractName) measures = SupervisionContract.ReadMeasures(state);
         }
@@ -185,7 +188,8 @@ public sealed class BlockExecutor
         return new BlockExecutionResult(state.BlockWrites, receipts);
     }
 
-    private Receipt ExecuteOne(BlockContext block, uint index, Transaction transaction, StateOverlay state, Dictionary<ulong, List<Hash32>> expiring, SupervisionMeasures measures)
+    private Receipt ExecuteOne(BlockContext block, uint index, Transaction transaction, StateOverlay state, Dictionary<ulong, List<Hash32>> expiring, SupervisionMeasures measures,
+        bool anyRevoked)
     {
         var id = transaction.ComputeId(_suite);
         var receipt = new Receipt { TransactionId = id.ToByteString(), Height = block.Height, Index = index };
@@ -221,6 +225,11 @@ public sealed class BlockExecutor
             // A key reset whose lock window has passed is in force (ID-5); the key is checked before anything else.
             var caller = AccountRegistry.Current(stored, block.Height);
             AccountRegistry.RequireSigningKey(caller, transaction.PublicKey.Span, block.Height);
+            if (anyRevoked && ConsortiumRegistry.LoadRevocation(state, transaction.PublicKey.Span) is { } revocation)
+            {
+                throw new ContractFailure(ErrorCode.CertificateRevoked, $"the signing key's certificate {revocation.Serial} was revoked at height {revocation.Height}: {revocation.Reason}");
+            }
+
             if (!ReferenceEquals(caller, stored))
             {
                 // The first transaction signed with the new key stores it; kept even if the call fails, like the
