@@ -38,6 +38,12 @@ public interface IPeerNetwork : IAsyncDisposable
     /// </summary>
     void ReportMisbehaviour(string peer, string reason);
 
+    /// <summary>
+    /// Adds a peer while running, for a node the consortium admitted after start (CON-7); it is dialled like a static
+    /// peer and admitted inbound. False when it is configured already (or is this node).
+    /// </summary>
+    bool AddPeer(PeerEndpoint peer);
+
     /// <summary>A snapshot of every configured peer, for metrics and status.</summary>
     IReadOnlyList<PeerStatus> Peers { get; }
 }

@@ -29,7 +29,9 @@ internal readonly record struct OutboundFrame(FrameKind Kind, ReadOnlyMemory<byt
 /// </summary>
 internal sealed class PeerTable
 {
-    private readonly FrozenDictionary<string, PeerSlot> _slots;
+    // Replaced whole when governance adds a peer (rare), so that the send path reads a frozen map without locks.
+    private volatile FrozenDictionary<string, PeerSlot> _slots;
+    private readonly object _adding = new();
     private readonly Channel<ReceivedFrame> _received;
 
     public PeerTable(string localNode, IEnumerable<PeerEndpoint> peers, PeerNetworkOptions options, TimeProvider clock)
@@ -58,6 +60,28 @@ internal sealed class PeerTable
     }
 
     public string LocalNode { get; }
+
+    /// <summary>
+    /// Adds a peer while running (a node the consortium admitted, CON-7). False when it is configured already or is
+    /// this node; the caller starts its link.
+    /// </summary>
+    public bool TryAdd(PeerEndpoint peer, out PeerSlot slot)
+    {
+        lock (_adding)
+        {
+            if (peer.Name == LocalNode || _slots.TryGetValue(peer.Name, out slot!))
+            {
+                slot = null!;
+                return false;
+            }
+
+            if (_slots.Count >= NetworkLimits.PeersMax) throw new CustosException(ErrorCode.InvalidField, $"at most {NetworkLimits.PeersMax} peers");
+            slot = new PeerSlot(peer, Options, Clock);
+            var slots = new Dictionary<string, PeerSlot>(_slots, StringComparer.Ordinal) { [peer.Name] = slot };
+            _slots = slots.ToFrozenDictionary(StringComparer.Ordinal);
+            return true;
+        }
+    }
 
     public PeerNetworkOptions Options { get; }
 

@@ -40,6 +40,33 @@ public abstract class PeerNetworkBehaviour
     }
 
     [Fact]
+    public async Task A_node_admitted_while_running_is_refused_before_and_linked_after_its_peers_add_it()
+    {
+        var cluster = Cluster(["a", "b", "c"]);
+        await using var _ = cluster;
+        cluster.Late.Add("c");
+        await cluster.RestartAsync("a");
+        await cluster.RestartAsync("b");
+        await cluster.RestartAsync("c");
+        await cluster.WaitConnectedAsync("a", "b");
+        Assert.False(cluster["a"].TrySend("c", FrameKind.Consensus, new byte[] { 1 }, out var error));
+        Assert.NotNull(error);
+
+        Assert.True(cluster["a"].AddPeer(cluster.EndpointOf("c")));
+        Assert.True(cluster["b"].AddPeer(cluster.EndpointOf("c")));
+        Assert.False(cluster["a"].AddPeer(cluster.EndpointOf("c")));
+        Assert.False(cluster["a"].AddPeer(cluster.EndpointOf("a")));
+        await cluster.WaitConnectedAsync();
+
+        Assert.True(cluster["c"].TrySend("a", FrameKind.Consensus, new byte[] { 7 }, out error), error?.ToString());
+        Assert.Equal(2, cluster["a"].Broadcast(FrameKind.Consensus, new byte[] { 9 }));
+        var atA = await cluster["a"].ReceiveAsync(1);
+        Assert.Equal("c", Assert.Single(atA).Peer);
+        var atC = await cluster["c"].ReceiveAsync(1);
+        Assert.Equal(9, Assert.Single(atC).Payload.Span[0]);
+    }
+
+    [Fact]
     public async Task Each_of_four_nodes_receives_every_other_nodes_broadcast_once()
     {
         string[] names = ["a", "b", "c", "d"];

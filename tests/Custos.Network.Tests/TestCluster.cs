@@ -27,6 +27,15 @@ internal abstract class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<string> Names { get; }
 
+    /// <summary>Nodes the others do not list at start (admitted later with AddPeer); they list everyone.</summary>
+    public HashSet<string> Late { get; } = [];
+
+    /// <summary>The peers <paramref name="name"/> is configured with at start.</summary>
+    protected IEnumerable<string> InitialPeersOf(string name) => Names.Where(n => n != name && (Late.Contains(name) || !Late.Contains(n)));
+
+    /// <summary>The endpoint other nodes dial to reach <paramref name="name"/>.</summary>
+    public abstract PeerEndpoint EndpointOf(string name);
+
     public PeerNetworkOptions Options { get; }
 
     public ManualClock Clock { get; }
@@ -109,7 +118,9 @@ internal sealed class MemoryCluster : TestCluster
         return Task.CompletedTask;
     }
 
-    private InMemoryPeerNetwork Create(string name) => new(_fabric, name, Names.Where(n => n != name), Options, Clock);
+    private InMemoryPeerNetwork Create(string name) => new(_fabric, name, InitialPeersOf(name), Options, Clock);
+
+    public override PeerEndpoint EndpointOf(string name) => new(name, "memory", 1);
 
     public override async ValueTask DisposeAsync()
     {
@@ -150,6 +161,8 @@ internal sealed class GrpcCluster : TestCluster
     public GrpcPeerNetwork Node(string name) => _nodes[name];
 
     public int Port(string name) => _ports[name];
+
+    public override PeerEndpoint EndpointOf(string name) => new(name, "127.0.0.1", _ports[name]);
 
     public override async Task StartAsync()
     {
@@ -194,7 +207,7 @@ internal sealed class GrpcCluster : TestCluster
     {
         LocalNode = name,
         Listen = new IPEndPoint(IPAddress.Loopback, _ports[name]),
-        Peers = Names.Where(n => n != name).Select(n => new PeerEndpoint(n, "127.0.0.1", _ports[n])).ToList(),
+        Peers = InitialPeersOf(name).Select(EndpointOf).ToList(),
         Identity = Identities[name],
         Trust = Trusts[name],
         Options = Options,

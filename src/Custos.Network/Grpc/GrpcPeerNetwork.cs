@@ -63,6 +63,7 @@ public sealed class GrpcPeerNetwork : IPeerNetwork
     private SecureListener? _listener;
     private Task? _maintenance;
     private int _started;
+    private bool _linking;
     private int _disposed;
 
     public GrpcPeerNetwork(GrpcPeerNetworkConfiguration configuration)
@@ -130,14 +131,30 @@ public sealed class GrpcPeerNetwork : IPeerNetwork
             Configure = app => app.MapGrpcService<PeerLinkService>(),
         }, cancellationToken).ConfigureAwait(false);
 
-        foreach (var slot in _table.Slots)
+        lock (_links)
         {
-            var link = new OutboundLink(this, slot, new Random(_random.Next()));
-            _links[slot.Name] = link;
-            link.Start();
+            foreach (var slot in _table.Slots) StartLink(slot);
+            _linking = true;
         }
 
         _maintenance = RecheckCertificatesPeriodicallyAsync(_stopping.Token);
+    }
+
+    public bool AddPeer(PeerEndpoint peer)
+    {
+        lock (_links)
+        {
+            if (Volatile.Read(ref _disposed) != 0 || !_table.TryAdd(peer, out var slot)) return false;
+            if (_linking) StartLink(slot);
+            return true;
+        }
+    }
+
+    private void StartLink(PeerSlot slot)
+    {
+        var link = new OutboundLink(this, slot, new Random(_random.Next()));
+        _links[slot.Name] = link;
+        link.Start();
     }
 
     public bool TrySend(string peer, FrameKind kind, ReadOnlyMemory<byte> payload, out CustosError error) => _table.TrySend(peer, kind, payload, out error);

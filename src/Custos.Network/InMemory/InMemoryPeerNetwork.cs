@@ -22,6 +22,7 @@ public sealed class InMemoryPeerNetwork : IPeerNetwork
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _links = new(StringComparer.Ordinal);
     private readonly List<Task> _pumps = [];
+    private bool _pumping;
     private readonly TaskCompletionSource _detached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started;
     private int _disposed;
@@ -46,8 +47,22 @@ public sealed class InMemoryPeerNetwork : IPeerNetwork
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Interlocked.Exchange(ref _started, 1) != 0) throw new CustosException(ErrorCode.InvalidField, "the network is started already");
         if (!_fabric.TryAttach(this)) throw new CustosException(ErrorCode.InvalidField, $"a node named {LocalNode} is attached already");
-        foreach (var slot in _table.Slots) _pumps.Add(Task.Run(() => PumpAsync(slot)));
+        lock (_pumps)
+        {
+            foreach (var slot in _table.Slots) _pumps.Add(Task.Run(() => PumpAsync(slot)));
+            _pumping = true;
+        }
         return Task.CompletedTask;
+    }
+
+    public bool AddPeer(PeerEndpoint peer)
+    {
+        lock (_pumps)
+        {
+            if (Volatile.Read(ref _disposed) != 0 || !_table.TryAdd(new PeerEndpoint(peer.Name, "memory", 1), out var slot)) return false;
+            if (_pumping) _pumps.Add(Task.Run(() => PumpAsync(slot)));
+            return true;
+        }
     }
 
     public bool TrySend(string peer, FrameKind kind, ReadOnlyMemory<byte> payload, out CustosError error) => _table.TrySend(peer, kind, payload, out error);
@@ -177,7 +192,9 @@ public sealed class InMemoryPeerNetwork : IPeerNetwork
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_pumps).ConfigureAwait(false);
+            Task[] pumps;
+            lock (_pumps) pumps = [.. _pumps];
+            await Task.WhenAll(pumps).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
