@@ -100,6 +100,9 @@ internal sealed class ConsensusHost : IDisposable
         _proposalTimer = clock.CreateTimer(_ => Post(new EngineInput(new ProposalDue())), null, pace, pace);
     }
 
+    /// <summary>Called on the consensus thread after a committed block that wrote the consortium registry.</summary>
+    public Action? ConsortiumChanged { get; set; }
+
     public bool IsValidator => _engine.IsValidator;
 
     public string? HaltReason => _haltReason;
@@ -294,6 +297,7 @@ internal sealed class ConsensusHost : IDisposable
                 ("persistMs", Now - executedAt), ("sinceProposedMs", Now - (long)block.TimestampMs), ("validatedMs", Math.Round(_execution.ValidatedMs)));
             _execution.ValidatedMs = 0;
         }
+        if (ConsortiumMembership.Touches(executed.Writes)) ConsortiumChanged?.Invoke();
         if (nextEpoch is not null)
         {
             _log.Info("epoch-ends", ("height", block.Height), ("epoch", block.Epoch), ("nextValidators", string.Join(",", nextEpoch.Members.Select(m => _chain.NameOf(m.Node)))));

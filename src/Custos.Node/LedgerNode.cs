@@ -77,7 +77,9 @@ public sealed class LedgerNode : IAsyncDisposable
 
         var chain = ChainSetup.Load(Resolve(config.Genesis));
         if (chain.GenesisQc is null) throw new CustosException(ErrorCode.InvalidField, "the genesis file has no genesis QC; create it with `custos init`");
-        if (!chain.TryGetNode(config.Node, out var self)) throw new CustosException(ErrorCode.NotFound, $"node '{config.Node}' is not in the genesis file");
+        // A node the consortium admitted after genesis is not in the genesis file: it follows as an observer until
+        // governance makes it a validator, and its certificate must chain to a CA genesis or its configuration names.
+        if (!chain.TryGetNode(config.Node, out var self)) self = chain.NodeIdFor(config.Node);
         var suite = chain.Suite;
         var certificate = ConsortiumCertificate.FromPem(File.ReadAllText(Resolve(config.Certificate)), suite);
         if (certificate.CommonName != config.Node) throw new CustosException(ErrorCode.InvalidField, $"the certificate is for '{certificate.CommonName}', not '{config.Node}'");
@@ -147,7 +149,9 @@ public sealed class LedgerNode : IAsyncDisposable
         {
             HeldElsewhere = () => batches.HeldTransactions,
         };
-        var trust = new TrustStore(chain.Genesis.CreateValidator(), clock);
+        var configuredAuthorities = (config.Authorities ?? []).Select(path => ConsortiumCertificate.FromPem(File.ReadAllText(resolve(path)), suite)).ToList();
+        var trust = new TrustStore(new CertificateValidator(suite, chain.Genesis.Organisations
+            .Select(o => ConsortiumCertificate.FromPem(o.CaCertificate, suite)).Concat(configuredAuthorities).DistinctBy(c => c.Fingerprint)), clock);
         var identity = new TlsIdentity(certificate, key);
 
         var peers = config.Peers.Select(PeerEndpoint.Parse).ToList();
@@ -161,10 +165,14 @@ public sealed class LedgerNode : IAsyncDisposable
         });
         _stack.Add(network);
 
+        var membership = new ConsortiumMembership(chain, config.Node, trust, network, configuredAuthorities, log);
+        membership.Apply(new StoreStateReader(store));
+
         var execution = new SpeculativeExecution(chain, store, executor, signatures, batches) { Log = log };
         var feed = new CommitFeed();
         var host = new ConsensusHost(chain, self, key, store, execution, network, pool, batches, feed, Metrics, log, clock);
         _host = host;
+        host.ConsortiumChanged = () => membership.Apply(new StoreStateReader(store));
         _stack.Add(new DisposableAdapter(host));
         var author = chain.Validators.TryIndexOf(self, out var index) ? index : (uint)self.Value;
         var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock);

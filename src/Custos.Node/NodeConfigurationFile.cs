@@ -47,6 +47,13 @@ public sealed record NodeConfigurationFile
     /// <summary>A supervisor node's alert store, webhook and SQL index (ignored on other kinds of node).</summary>
     public SupervisionSettings? Supervision { get; init; }
 
+    /// <summary>
+    /// PEM files of CA certificates to trust besides genesis's: a node of an organisation the consortium admitted
+    /// by governance after genesis names its own organisation's CA here, so that it can start before it has synced
+    /// the state that records it. Nodes learn every admitted organisation's CA from state as well.
+    /// </summary>
+    public IReadOnlyList<string>? Authorities { get; init; }
+
     public byte[] Encode() => JsonSerializer.SerializeToUtf8Bytes(this, GenesisDocument.JsonOptions);
 
     public static NodeConfigurationFile Load(string path)
