@@ -52,7 +52,6 @@ internal sealed class ConsensusHost : IDisposable
     private int _inboxCount;
     private volatile bool _stopping;
     private readonly List<ReadOnlyMemory<byte>> _journal = [];
-    private readonly List<KeyValuePair<string, ReadOnlyMemory<byte>>> _pendingConfiguration = [];
     private readonly ITimer _roundTimer;
     private readonly ITimer _proposalTimer;
     private (ulong Epoch, ulong Round) _timerFor;
@@ -220,8 +219,12 @@ internal sealed class ConsensusHost : IDisposable
                         pending.Enqueue(_engine.Handle(Commit(commit.Block), Now));
                         break;
                     case PersistEpochEnding epochEnding:
-                        _pendingConfiguration.Add(new(StoredChain.EpochEndingEntry(epochEnding.Proof.Epoch), epochEnding.Proof.ToByteArray()));
-                        _pendingConfiguration.Add(new(StoredChain.ValidatorSetEntry(epochEnding.Next.Epoch), epochEnding.Next.ToRecord().ToByteArray()));
+                        // Written now, not with the next block: until the nodes still in the old epoch get this proof
+                        // from someone, the new epoch may have no quorum to commit that next block.
+                        _store.PersistConfiguration([
+                            new(StoredChain.EpochEndingEntry(epochEnding.Proof.Epoch), epochEnding.Proof.ToByteArray()),
+                            new(StoredChain.ValidatorSetEntry(epochEnding.Next.Epoch), epochEnding.Next.ToRecord().ToByteArray()),
+                        ]);
                         break;
                     case ScheduleTimer timer:
                         _timerFor = (timer.Epoch, timer.Round);
@@ -268,7 +271,6 @@ internal sealed class ConsensusHost : IDisposable
         }
 
         var configuration = StoredChain.CertificateEntries(block.Height, committed.Qc, committed.CommitQc).ToList();
-        configuration.AddRange(_pendingConfiguration);
         var nextEpoch = _epochs.NextSet(block, executed.Writes, out var epochEntries);
         configuration.AddRange(epochEntries);
         var journal = _journal.ToList();
@@ -282,7 +284,6 @@ internal sealed class ConsensusHost : IDisposable
             JournalEntries = journal,
         });
         _journal.Clear();
-        _pendingConfiguration.Clear();
 
         var ids = receipts.Select(r => new Hash32(r.TransactionId.Span)).ToList();
         if (_execution.TryGetBatches(block.Hash, out var digests)) _batches.OnCommitted(digests);

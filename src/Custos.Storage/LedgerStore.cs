@@ -256,6 +256,32 @@ public sealed partial class LedgerStore : IDisposable
     }
 
     /// <summary>
+    /// Writes configuration entries on their own, synced, for records that cannot wait for the next block: an epoch's
+    /// ending proof must be served to lagging nodes before the new epoch can commit anything (docs/consensus.md §8).
+    /// </summary>
+    public void PersistConfiguration(IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_persistGate)
+        {
+            using var batch = new WriteBatch();
+            foreach (var (name, entry) in entries)
+            {
+                if (string.IsNullOrEmpty(name) || name.Length > StorageLimits.ConfigNameLengthMax)
+                {
+                    throw new CustosException(ErrorCode.InvalidField, $"a configuration name is 1 to {StorageLimits.ConfigNameLengthMax} characters");
+                }
+
+                if (entry.Length > StorageLimits.ConfigEntrySizeBytesMax) throw new CustosException(ErrorCode.TooLarge, $"configuration entry '{name}' is {entry.Length} bytes");
+                batch.Put(StorageLayout.ConfigEntryKey(name), entry.Span, _db[StorageLayout.ConfigFamily]);
+            }
+
+            _db.Write(batch, sync: true);
+        }
+    }
+
+    /// <summary>
     /// Writes an online, consistent checkpoint of the store to <paramref name="directory"/> (absent or empty): table
     /// files are hard-linked when on the same file system, so it is fast and takes little space. Restore it with
     /// <see cref="Restore"/>.

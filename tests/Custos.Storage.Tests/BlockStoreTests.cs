@@ -10,6 +10,24 @@ namespace Custos.Storage.Tests;
 public sealed class BlockStoreTests
 {
     [Fact]
+    public void Configuration_written_on_its_own_survives_a_reopen_and_leaves_the_head_alone()
+    {
+        using var ledger = new TestLedger();
+        ledger.Persist();
+        var head = ledger.Store.Head;
+
+        ledger.Store.PersistConfiguration([new("consensus/epoch-ending/0", "proof"u8.ToArray()), new("consensus/validator-set/1", "set"u8.ToArray())]);
+        ledger.Reopen();
+
+        Assert.Equal("proof"u8.ToArray(), ledger.Store.ReadConfiguration("consensus/epoch-ending/0"));
+        Assert.Equal("set"u8.ToArray(), ledger.Store.ReadConfiguration("consensus/validator-set/1"));
+        Assert.Equal(head, ledger.Store.Head);
+        var refused = Assert.Throws<CustosException>(() => ledger.Store.PersistConfiguration([new("", "x"u8.ToArray()), new("written-not", "y"u8.ToArray())]));
+        Assert.Equal(ErrorCode.InvalidField, refused.Error.Code);
+        Assert.Null(ledger.Store.ReadConfiguration("written-not"));
+    }
+
+    [Fact]
     public void Persisted_block_is_read_back_by_height_and_hash_with_its_transactions_receipts_and_events()
     {
         using var ledger = new TestLedger();
