@@ -18,6 +18,7 @@ internal static class BenchCommands
         command.Subcommands.Add(Storage(output));
         command.Subcommands.Add(NetworkBench.Create(output));
         command.Subcommands.Add(ExecutionBench.Create(output));
+        command.Subcommands.Add(ContractBench.Create(output));
         command.Subcommands.Add(CryptoBench.Create(output));
         return command;
     }

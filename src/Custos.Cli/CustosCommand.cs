@@ -24,6 +24,7 @@ public static class CustosCommand
             StorageCommands.Backup(output), StorageCommands.Restore(output), StorageCommands.Storage(output),
             BenchCommands.Create(output),
             AuditCommands.Create(output),
+            ContractCommands.Create(output),
             DevnetCommand.Create(output),
             NodeCommands.Node(output), NodeCommands.Status(output), NodeCommands.Transaction(output), NodeCommands.Query(output),
         };

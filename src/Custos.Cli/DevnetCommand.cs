@@ -30,7 +30,7 @@ internal static class DevnetCommand
         var observers = new Option<int>("--observers") { Description = "Observers (the first is the regulator's supervisor node)", DefaultValueFactory = _ => 1 };
         var suite = new Option<string>("--suite") { Description = "gm (SM2/SM3/SM4, the default) or intl", DefaultValueFactory = _ => "gm" };
         var basePort = new Option<int>("--base-port") { Description = "Ports: P2P base+1.., client API base+1001.., HTTP base+2001..", DefaultValueFactory = _ => 7100 };
-        var scenario = new Option<string?>("--scenario") { Description = "Run a scenario on the fresh network, print each step and exit (supervision)" };
+        var scenario = new Option<string?>("--scenario") { Description = "Run a scenario on the fresh network, print each step and exit (supervision, governance)" };
         var command = new Command("devnet", "Run a local network of real node processes (the README's main command)") { directory, smoke, validators, observers, suite, basePort, scenario };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -51,7 +51,7 @@ internal static class DevnetCommand
             });
             var network = NetworkDirectory.Open(root);
             var scenarioName = parse.GetValue(scenario);
-            if (scenarioName is not null && scenarioName != "supervision") throw new CustosException(ErrorCode.InvalidField, $"unknown scenario '{scenarioName}' (supervision)");
+            if (scenarioName is not null && scenarioName is not ("supervision" or "governance")) throw new CustosException(ErrorCode.InvalidField, $"unknown scenario '{scenarioName}' (supervision, governance)");
             await using var supervision = scenarioName == "supervision" ? await SupervisionBackOffice.PrepareAsync(network, output, cancellationToken) : null;
             await using var processes = DevnetProcesses.Start(network);
             await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
@@ -60,6 +60,14 @@ internal static class DevnetCommand
             if (supervision is not null)
             {
                 using var run = new SupervisionScenario(network, processes, supervision, output);
+                var result = await run.RunAsync(cancellationToken);
+                output.WriteLine(result.Summary());
+                return result.Passed ? 0 : 1;
+            }
+
+            if (scenarioName == "governance")
+            {
+                using var run = new GovernanceScenario(network, processes, output);
                 var result = await run.RunAsync(cancellationToken);
                 output.WriteLine(result.Summary());
                 return result.Passed ? 0 : 1;

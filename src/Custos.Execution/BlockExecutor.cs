@@ -119,13 +119,17 @@ public sealed class BlockExecutor
     private readonly IReadOnlyDictionary<string, ISystemContract> _contracts;
     private readonly ExecutionLimits _limits;
     private readonly ISignatureCheck _signatures;
+    private readonly IContractRuntime? _runtime;
 
-    public BlockExecutor(ICryptoSuite suite, IEnumerable<ISystemContract> contracts, ExecutionLimits? limits = null, ISignatureCheck? signatures = null)
+    /// <param name="runtime">Runs application (WASM) contracts; without one, only system contracts can be called.</param>
+    public BlockExecutor(ICryptoSuite suite, IEnumerable<ISystemContract> contracts, ExecutionLimits? limits = null, ISignatureCheck? signatures = null,
+        IContractRuntime? runtime = null)
     {
         _suite = suite;
         _contracts = contracts.ToDictionary(c => c.Name, StringComparer.Ordinal);
         _limits = limits ?? new ExecutionLimits();
         _signatures = signatures ?? new SignatureCheck(suite);
+        _runtime = runtime;
     }
 
     /// <summary>The contracts every Custos chain has.</summary>
@@ -241,10 +245,11 @@ public sealed class BlockExecutor
             AccountRegistry.RequireSenderMayAct(caller, block.Height, body.Contract, body.Method);
             if (!_contracts.TryGetValue(body.Contract, out var contract))
             {
-                throw new ContractFailure(ErrorCode.ContractNotFound, $"no contract '{body.Contract}'");
+                // Not a system contract: an application contract of the registry (unknown, frozen or abolished is refused there).
+                contract = _runtime is null ? throw new ContractFailure(ErrorCode.ContractNotFound, $"no contract '{body.Contract}'")
+                    : ContractRegistry.Resolve(state, body.Contract, body.ContractVersion, _runtime);
             }
-
-            if (body.ContractVersion != contract.Version)
+            else if (body.ContractVersion != contract.Version)
             {
                 throw new ContractFailure(ErrorCode.ContractNotFound, $"{contract.Name} is at version {contract.Version}, not {body.ContractVersion}");
             }

@@ -59,9 +59,12 @@ public static class ConsortiumRegistry
     public static bool IsRegulatorAccount(IStateReader state, AccountRecord account) =>
         account.Type is AccountType.Administrator or AccountType.SpecialPrivilege && IsRegulator(state, account.Organisation);
 
-    /// <summary>True when the account is an administrator of an organisation that is a current member.</summary>
+    /// <summary>
+    /// True when the account is an administrator (or the special-privilege administrator) of an organisation that is a
+    /// current member.
+    /// </summary>
     public static bool IsMemberAdministrator(IStateReader state, AccountRecord account) =>
-        account.Type == AccountType.Administrator && Load(state, account.Organisation) is { Removed: false };
+        account.Type is AccountType.Administrator or AccountType.SpecialPrivilege && Load(state, account.Organisation) is { Removed: false };
 
     /// <summary>Every organisation ever recorded (removed ones included), in id order.</summary>
     public static IReadOnlyList<OrganisationRecord> LoadOrganisations(IStateReader state)

@@ -140,10 +140,44 @@ public sealed class ContractCall
 
     public byte[] Key(string prefix, AccountId account) => StateKeys.For(Contract.Name, prefix, account);
 
+    /// <summary>An event with raw data (application contracts, whose events are bytes they chose).</summary>
+    public void Emit(string name, ReadOnlySpan<byte> data)
+    {
+        Meter.Charge(_gas.Event + _gas.PerArgumentByte * (ulong)(name.Length + data.Length));
+        _events.Add(new Event { Contract = Contract.Name, Name = name, Data = ByteString.CopyFrom(data) });
+    }
+
+    /// <summary>The same transaction's state and events, for a call of another contract (<see cref="ContractRegistry.CallFrom"/>).</summary>
+    internal StateOverlay State => _state;
+
+    internal List<Event> Events => _events;
+
     public void Emit(string name, IMessage data)
     {
         Meter.Charge(_gas.Event);
         _events.Add(new Event { Contract = Contract.Name, Name = name, Data = data.ToByteString() });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="change"/> as a unit within this call: when it raises a <see cref="ContractFailure"/> other
+    /// than running out of gas, its writes and events are undone and the failure is returned, and the call goes on.
+    /// Governance records a passed proposal whose execution was refused this way without losing the vote that passed it.
+    /// </summary>
+    public ContractFailure? TryAtomically(Action change)
+    {
+        var mark = _state.MarkTransaction();
+        var events = _events.Count;
+        try
+        {
+            change();
+            return null;
+        }
+        catch (ContractFailure failure) when (failure.Code != ErrorCode.OutOfGas)
+        {
+            _state.RestoreTransaction(mark);
+            _events.RemoveRange(events, _events.Count - events);
+            return failure;
+        }
     }
 
     /// <summary>Parses the arguments as <typeparamref name="T"/>; anything that does not parse is InvalidArguments.</summary>

@@ -133,4 +133,14 @@ public sealed class StateOverlay : IStateReader
 
     /// <summary>Discards the current transaction's writes.</summary>
     public void RollBackTransaction() => _transaction.Clear();
+
+    /// <summary>A copy of the current transaction's writes, to return to with <see cref="RestoreTransaction"/>.</summary>
+    internal Dictionary<byte[], byte[]?> MarkTransaction() => new(_transaction, ByteKeyComparer.Instance);
+
+    /// <summary>Undoes the current transaction's writes made since <paramref name="mark"/>.</summary>
+    internal void RestoreTransaction(Dictionary<byte[], byte[]?> mark)
+    {
+        _transaction.Clear();
+        foreach (var (key, value) in mark) _transaction[key] = value;
+    }
 }

@@ -167,13 +167,19 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
         call.Emit(freeze ? "contract_frozen" : "contract_unfrozen", new ContractFreezeArguments { Contract = arguments.Contract, Reason = arguments.Reason });
     }
 
+    /// <summary>
+    /// The assets whose contracts enforce supervision's asset freeze (<see cref="EnforceAsset"/>): the token and the
+    /// digital currency (apps/Custos.DigitalCurrency, contract <c>dcep</c>, which execution does not reference).
+    /// </summary>
+    public static IReadOnlyList<string> SupervisedAssets { get; } = [TokenContract.ContractName, "dcep"];
+
     private static void FreezeAsset(ContractCall call, bool freeze)
     {
         RequireRegulator(call);
         var arguments = call.ParseArguments(AssetFreezeArguments.Parser);
         var account = ContractCall.ParseAccount(arguments.Account, "account");
         var asset = string.IsNullOrEmpty(arguments.Asset) ? TokenContract.ContractName : arguments.Asset;
-        if (asset != TokenContract.ContractName) throw new ContractFailure(ErrorCode.InvalidArguments, $"unknown asset '{asset}'");
+        if (!SupervisedAssets.Contains(asset)) throw new ContractFailure(ErrorCode.InvalidArguments, $"unknown asset '{asset}' (supervised assets: {string.Join(", ", SupervisedAssets)})");
         if (call.Get(AccountRegistry.RecordKey(account)) is null) throw new ContractFailure(ErrorCode.SenderUnknown, $"account {account} is not registered");
         var decision = Decision(call, arguments.Reason);
         var key = AssetFrozenKey(asset, account);

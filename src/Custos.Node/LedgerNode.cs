@@ -143,7 +143,7 @@ public sealed class LedgerNode : IAsyncDisposable
 
         var signatures = new VerificationPipeline(new SignatureCheck(suite));
         _stack.Add(new DisposableAdapter(signatures));
-        var executor = new BlockExecutor(suite, BlockExecutor.StandardContracts, chain.Execution, signatures: signatures);
+        var executor = new BlockExecutor(suite, ChainContracts.All, chain.Execution, signatures: signatures);
         var batches = new BatchStore(suite, chain.ChainId);
         var pool = new TransactionPool(suite, chain.ChainId, signatures, new MempoolLimits { TransactionsMax = BacklogTransactionsMax })
         {

@@ -20,6 +20,15 @@ public static class TokenPayments
 {
     public const string TransferEvent = "transfer";
 
+    /// <summary>The digital currency's contract and payment event; its first three fields are laid out as a transfer's.</summary>
+    public const string DigitalCurrencyContract = "dcep";
+
+    public const string DigitalCurrencyPaymentEvent = "payment";
+
+    private static bool IsPayment(Event @event) =>
+        (@event.Contract == TokenContract.ContractName && @event.Name == TransferEvent)
+        || (@event.Contract == DigitalCurrencyContract && @event.Name == DigitalCurrencyPaymentEvent);
+
     /// <summary>
     /// The transfers of the successful transactions, in block order. Failed transactions changed nothing and are
     /// left out; mints move no value between accounts and are left out too. An event that does not decode (which
@@ -42,10 +51,10 @@ public static class TokenPayments
             for (var i = 0; i < receipt.Events.Count; i++)
             {
                 var @event = receipt.Events[i];
-                if (@event.Contract != TokenContract.ContractName || @event.Name != TransferEvent) continue;
+                if (!IsPayment(@event)) continue;
                 if (TryDecode(@event.Data, out var from, out var to, out var amount))
                 {
-                    payments.Add(new Payment(transactionId, (uint)i, from, to, amount, TokenContract.ContractName));
+                    payments.Add(new Payment(transactionId, (uint)i, from, to, amount, @event.Contract));
                 }
                 else
                 {

@@ -46,6 +46,21 @@ public sealed class TokenPaymentsTests
     }
 
     [Fact]
+    public void Digital_currency_payments_are_payments_too_with_their_asset()
+    {
+        // The dcep payment event carries a conditional payment id after the fields a transfer has.
+        var data = new TransferEvent { From = Account(5).ToByteString(), To = Account(6).ToByteString(), Amount = 700 }.ToByteArray()
+            .Concat(new byte[] { 0x22, 0x02, 0xAB, 0xCD }).ToArray();
+        var payment = new Event { Contract = "dcep", Name = "payment", Data = ByteString.CopyFrom(data) };
+        var issuance = new Event { Contract = "dcep", Name = "issued", Data = ByteString.CopyFrom(data) };
+
+        var payments = TokenPayments.FromReceipts([Receipt(1, ErrorCode.Ok, payment, issuance)]);
+
+        var single = Assert.Single(payments);
+        Assert.Equal((Account(5), Account(6), 700UL, "dcep"), (single.From, single.To, single.Amount, single.Asset));
+    }
+
+    [Fact]
     public void Event_index_tells_apart_two_transfers_of_one_transaction()
     {
         var payments = TokenPayments.FromReceipts([Receipt(1, ErrorCode.Ok, Transfer(1, 2, 10), Transfer(1, 2, 10))]);

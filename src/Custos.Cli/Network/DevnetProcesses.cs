@@ -31,6 +31,25 @@ internal sealed class DevnetProcesses : IAsyncDisposable
         return processes;
     }
 
+    /// <summary>Starts a node that is not running (one admitted after genesis, or one stopped before) as one of these.</summary>
+    public NodeProcess StartNode(NetworkDirectory network, string name, string configPath)
+    {
+        if (_nodes.Any(n => n.Name == name && !n.HasExited)) throw new CustosException(ErrorCode.InvalidField, $"node {name} is running already");
+        _nodes.RemoveAll(n => n.Name == name);
+        var logs = Directory.CreateDirectory(Path.Combine(network.Root, "logs")).FullName;
+        var process = NodeProcess.Start(name, configPath, NodeConfigurationFile.Load(configPath), Path.Combine(logs, $"{name}.log"));
+        _nodes.Add(process);
+        return process;
+    }
+
+    /// <summary>Stops one node cleanly (SIGTERM) and waits for it; it stays in the list until started again.</summary>
+    public async Task StopNodeAsync(string name)
+    {
+        var node = _nodes.Single(n => n.Name == name);
+        node.Terminate();
+        await node.WaitStoppedAsync(TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>Waits until every node answers /health with ok; fails early, with its log's tail, if a node exits.</summary>
     public async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

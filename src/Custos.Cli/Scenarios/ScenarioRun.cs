@@ -53,6 +53,24 @@ internal sealed class LedgerSession(CustosClient client, TimeSpan commitTimeout)
         return (await CommitAllAsync([transaction], cancellationToken))[0];
     }
 
+    /// <summary>Submits one signed transaction and waits for its receipt.</summary>
+    public async Task<Receipt> CommitRawAsync(SignedTransaction transaction, CancellationToken cancellationToken) =>
+        (await CommitAllAsync([transaction], cancellationToken))[0];
+
+    /// <summary>
+    /// Reads state as committed by the block at <paramref name="height"/>, proven like any light-client read: a state
+    /// version is certified by the QC its child block carries, so this waits (bounded) for that child.
+    /// </summary>
+    public async Task<VerifiedState> ReadVerifiedAtAsync(byte[] key, ulong height, CancellationToken cancellationToken)
+    {
+        for (var wait = DateTime.UtcNow + TimeSpan.FromSeconds(30); (await client.StatusAsync(cancellationToken)).Height <= height; await Task.Delay(100, cancellationToken))
+        {
+            if (DateTime.UtcNow > wait) throw new CustosException(ErrorCode.NotFound, $"no block above height {height} within 30 s");
+        }
+
+        return await client.ReadVerifiedStateAsync(key, height, cancellationToken);
+    }
+
     /// <summary>Submits a batch and waits for every receipt, in the order given.</summary>
     public async Task<IReadOnlyList<Receipt>> CommitAllAsync(IReadOnlyList<SignedTransaction> transactions, CancellationToken cancellationToken)
     {

@@ -388,19 +388,8 @@ internal sealed class SupervisionScenario(NetworkDirectory network, DevnetProces
         return state.Value is null ? new OpeningRecord() : OpeningRecord.Parser.ParseFrom(state.Value);
     }
 
-    /// <summary>
-    /// Reads state as committed by the block at <paramref name="height"/>, proven like any light-client read: a state
-    /// version is certified by the QC its child block carries, so this waits (bounded) for that child.
-    /// </summary>
-    private static async Task<VerifiedState> ReadVerifiedAsync(LedgerSession ledger, byte[] key, ulong height, CancellationToken cancellationToken)
-    {
-        for (var wait = DateTime.UtcNow + TimeSpan.FromSeconds(30); (await ledger.Client.StatusAsync(cancellationToken)).Height <= height; await Task.Delay(100, cancellationToken))
-        {
-            if (DateTime.UtcNow > wait) throw new CustosException(ErrorCode.NotFound, $"no block above height {height} within 30 s");
-        }
-
-        return await ledger.Client.ReadVerifiedStateAsync(key, height, cancellationToken);
-    }
+    private static Task<VerifiedState> ReadVerifiedAsync(LedgerSession ledger, byte[] key, ulong height, CancellationToken cancellationToken) =>
+        ledger.ReadVerifiedAtAsync(key, height, cancellationToken);
 
     public void Dispose()
     {
