@@ -25,6 +25,7 @@ public static class CustosCommand
             BenchCommands.Create(output),
             AuditCommands.Create(output),
             ContractCommands.Create(output),
+            GovernanceCommands.Create(output),
             DevnetCommand.Create(output),
             NodeCommands.Node(output), NodeCommands.Status(output), NodeCommands.Transaction(output), NodeCommands.Query(output),
         };
