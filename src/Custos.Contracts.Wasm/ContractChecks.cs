@@ -255,8 +255,12 @@ public static class WasmLimits
 
     public const long MemoryBytesMax = MemoryPagesMax * 65_536L;
 
-    /// <summary>Native stack for wasm frames; exceeding it traps (deterministically, on the same Wasmtime version).</summary>
-    public const int StackBytesMax = 256 * 1024;
+    /// <summary>
+    /// Native stack for wasm frames; exceeding it traps (deterministically, on the same Wasmtime version). Each nested
+    /// contract call gets its own allowance on the same thread, so the executor's thread needs about
+    /// (<see cref="Execution.ContractRegistry.CallDepthMax"/> + 1) times this, well inside .NET's 1.5 MiB default.
+    /// </summary>
+    public const int StackBytesMax = 128 * 1024;
 
     public const int TableElementsMax = 10_000;
 

@@ -39,7 +39,4 @@ public static class HostAbi
         ["verify"] = new([I, I, I, I, I, I], [I]),
         ["fail"] = new([I, I, I], []),
     };
-
-    /// <summary>Host functions that change state, emit or call out: a loop holding one of them is not a pure spin.</summary>
-    public static bool HasEffects(string name) => name is "state_put" or "state_delete" or "emit" or "call" or "output" or "fail";
 }

@@ -149,6 +149,7 @@ public sealed class ContractRuntimeFault(string message) : Exception(message);
 /// <summary>One running call: its contract call (state, gas, events), its memory, and what passes between it and the host.</summary>
 internal sealed class CallFrame(WasmContractRuntime runtime, ContractCall call, ApplicationContract contract, CallFrame? parent)
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
     private ulong _fuelGiven;
     private ulong _fuelUnbilled;
 
@@ -203,7 +204,7 @@ internal sealed class CallFrame(WasmContractRuntime runtime, ContractCall call, 
         if (length > bytesMax) throw Fail(ErrorCode.InvalidArguments, $"{what} is longer than {bytesMax} bytes");
         try
         {
-            return new UTF8Encoding(false, true).GetString(Bytes(pointer, length));
+            return StrictUtf8.GetString(Bytes(pointer, length));
         }
         catch (DecoderFallbackException)
         {

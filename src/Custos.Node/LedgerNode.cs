@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Custos.Consensus;
+using Custos.Contracts.Wasm;
 using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Crypto;
@@ -143,7 +144,10 @@ public sealed class LedgerNode : IAsyncDisposable
 
         var signatures = new VerificationPipeline(new SignatureCheck(suite));
         _stack.Add(new DisposableAdapter(signatures));
-        var executor = new BlockExecutor(suite, ChainContracts.All, chain.Execution, signatures: signatures);
+        // One WASM engine per process: it compiles each module once and pools instances for every executor.
+        var contracts = new WasmContractRuntime();
+        _stack.Add(new DisposableAdapter(contracts));
+        var executor = new BlockExecutor(suite, ChainContracts.Create(contracts), chain.Execution, signatures: signatures, runtime: contracts);
         var batches = new BatchStore(suite, chain.ChainId);
         var pool = new TransactionPool(suite, chain.ChainId, signatures, new MempoolLimits { TransactionsMax = BacklogTransactionsMax })
         {

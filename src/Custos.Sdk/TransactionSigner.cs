@@ -21,7 +21,14 @@ public sealed class TransactionSigner(string chainId, ICryptoSuite suite, ISigni
 
     public AccountId Sender => sender;
 
-    public SignedTransaction Sign(string contract, uint contractVersion, string method, IMessage arguments, ulong expiryHeight, ulong? nonce = null)
+    public SignedTransaction Sign(string contract, uint contractVersion, string method, IMessage arguments, ulong expiryHeight, ulong? nonce = null) =>
+        Sign(contract, contractVersion, method, arguments.ToByteArray(), expiryHeight, gasLimit: 0, nonce);
+
+    /// <summary>
+    /// Signs a call whose arguments are raw bytes (application contracts define their own argument formats), with a
+    /// gas limit (0: the chain's default).
+    /// </summary>
+    public SignedTransaction Sign(string contract, uint contractVersion, string method, ReadOnlySpan<byte> arguments, ulong expiryHeight, ulong gasLimit, ulong? nonce = null)
     {
         var body = new TransactionBody
         {
@@ -32,8 +39,9 @@ public sealed class TransactionSigner(string chainId, ICryptoSuite suite, ISigni
             Contract = contract,
             ContractVersion = contractVersion,
             Method = method,
-            Arguments = arguments.ToByteString(),
+            Arguments = ByteString.CopyFrom(arguments),
             Suite = suite.Id,
+            GasLimit = gasLimit,
         }.ToByteString();
         var envelope = new TransactionEnvelope
         {

@@ -1,4 +1,5 @@
 using Custos.Core;
+using Custos.Crypto;
 using Custos.Core.Wire;
 using Custos.Execution;
 
@@ -37,6 +38,36 @@ public sealed class HostInterfaceTests
     }
 
     [Fact]
+    public void Verify_checks_a_signature_with_the_chains_suite()
+    {
+        var chain = new Chain(SharedRuntime.Instance);
+        chain.Install("notary", ExampleContracts.FromText("""
+            (module
+              (import "custos" "input_size" (func $size (result i32)))
+              (import "custos" "input_read" (func $read (param i32)))
+              (import "custos" "verify" (func $verify (param i32 i32 i32 i32 i32 i32) (result i32)))
+              (import "custos" "emit" (func $emit (param i32 i32 i32 i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "checked")
+              ;; Input: 65-byte key ++ 64-byte signature ++ message.
+              (func (export "run")
+                (call $read (i32.const 1024))
+                (i32.store (i32.const 16) (call $verify (i32.const 1024) (i32.const 65) (i32.const 1153) (i32.sub (call $size) (i32.const 129)) (i32.const 1089) (i32.const 64)))
+                (call $emit (i32.const 0) (i32.const 7) (i32.const 16) (i32.const 4))))
+            """));
+        var key = chain.Suite.GenerateKey();
+        var message = "pay 5 to bob"u8.ToArray();
+        var signature = key.Sign(message);
+        byte[] Input(byte[] signed) => [.. key.PublicKey.Encoded, .. signature, .. signed];
+
+        var valid = chain.Call(1, "notary", "run", Input(message));
+        Assert.True(valid.Code == ErrorCode.Ok, valid.Message);
+        Assert.Equal(1, BitConverter.ToInt32(valid.Events[0].Data.ToByteArray()));
+        var forged = chain.Call(1, "notary", "run", Input("pay 500 to bob"u8.ToArray()));
+        Assert.Equal(0, BitConverter.ToInt32(forged.Events[0].Data.ToByteArray()));
+    }
+
+    [Fact]
     public void Nested_calls_stop_at_the_depth_limit()
     {
         var chain = new Chain(SharedRuntime.Instance);
@@ -55,6 +86,32 @@ public sealed class HostInterfaceTests
             """));
         var receipt = chain.Call(1, "echo", "run", gasLimit: 10_000_000);
         Assert.Equal(ErrorCode.ContractCallDenied, receipt.Code);
+    }
+
+    [Fact]
+    public void Unbounded_recursion_in_the_deepest_nested_call_traps_without_harming_the_node()
+    {
+        var chain = new Chain(SharedRuntime.Instance);
+        chain.Install("abyss", ExampleContracts.FromText("""
+            (module
+              (@custom "custos.callers" "*")
+              (import "custos" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+              (import "custos" "fail" (func $fail (param i32 i32 i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "abyss")
+              (data (i32.const 8) "run")
+              (func $down (param i64) (result i64) (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+              (func (export "run")
+                (local $status i32)
+                (local.set $status (call $call (i32.const 0) (i32.const 5) (i32.const 1) (i32.const 8) (i32.const 3) (i32.const 0) (i32.const 0)))
+                ;; At the depth limit the call is denied (717): recurse until the stack runs out.
+                (if (i32.eq (local.get $status) (i32.const 717)) (then (drop (call $down (i64.const 0)))))
+                (if (local.get $status) (then (call $fail (local.get $status) (i32.const 0) (i32.const 5))))))
+            """));
+        var receipt = chain.Call(1, "abyss", "run", gasLimit: 50_000_000);
+        Assert.Equal(ErrorCode.ContractTrapped, receipt.Code);
+        var again = chain.Call(1, "abyss", "run", gasLimit: 50_000_000);
+        Assert.Equal(receipt.GasUsed, again.GasUsed);
     }
 
     [Fact]

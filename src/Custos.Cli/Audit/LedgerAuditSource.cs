@@ -121,7 +121,11 @@ internal static class LedgerAuditSource
         var sets = ReadValidatorSets(store, findings);
         var names = ReadNodeNames(store, findings);
         var ledger = heights is { } range ? ReadLedger(store, range, head!.Height, findings) : [];
-        var (journalFrom, journalTo, journalLength) = ScanJournal(store, from is null ? null : heights?.From, to is null ? null : heights?.To, findings);
+        // A range that reaches the head audits the journal to its end, as no --to does: entries written after the
+        // head's commit (votes and timeouts of the rounds above it) belong to no lower height. Likewise from 0.
+        var journalFromHeight = from is null || heights?.From == 0 ? null : heights?.From;
+        var journalToHeight = to is null || heights?.To == head?.Height ? null : heights?.To;
+        var (journalFrom, journalTo, journalLength) = ScanJournal(store, journalFromHeight, journalToHeight, findings);
         var journal = ReadJournal(store, journalFrom, journalTo, findings);
         return new LedgerAuditInput
         {

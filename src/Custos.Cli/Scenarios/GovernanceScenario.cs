@@ -59,7 +59,8 @@ internal sealed partial class GovernanceScenario(NetworkDirectory network, Devne
         await RegisterNodesAsync(ledger, admins, client, cancellationToken);
         var admission = await AdmitOrganisationAsync(ledger, admins, cancellationToken);
         var newNode = await StartAdmittedNodeAsync(ledger, admission, cancellationToken);
-        var allAdmins = admins.Values.Select(a => a.Signer).Append(admission.Signer).ToList();
+        // In this order: the first four include the regulator, whose approval some kinds need.
+        List<TransactionSigner> allAdmins = [admins["org1"].Signer, admins["org2"].Signer, admins["org3"].Signer, admins["regulator"].Signer, admission.Signer];
 
         // A fifth validator: five member organisations now, so four approvals are needed.
         _run.Step($"{NewOrganisation} proposes its node {NewNode} as a fifth validator; members approve");
