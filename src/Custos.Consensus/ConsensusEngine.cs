@@ -144,6 +144,12 @@ public sealed class ConsensusEngine
     /// <summary>True when this node is a validator of the current epoch (otherwise it follows as an observer).</summary>
     public bool IsValidator => _index.HasValue;
 
+    /// <summary>
+    /// Applies round timer durations the consortium changed by governance, from the next timer on. Timers bound
+    /// liveness only (safety never depends on them), so nodes applying the change a block apart is harmless.
+    /// </summary>
+    public void SetRoundTimeouts(long baseMs, long maxMs) => _pacemaker.Retime(baseMs, maxMs);
+
     public bool IsHalted => _halted;
 
     /// <summary>The last block handed to the host as committed.</summary>

@@ -7,8 +7,8 @@ namespace Custos.Consensus;
 /// </summary>
 internal sealed class Pacemaker
 {
-    private readonly long _baseMs;
-    private readonly long _maxMs;
+    private long _baseMs;
+    private long _maxMs;
     private readonly long _backoffPermille;
 
     public Pacemaker(ConsensusConfig config)
@@ -19,6 +19,14 @@ internal sealed class Pacemaker
     }
 
     public ulong CurrentRound { get; private set; }
+
+    /// <summary>New timer durations (governance changed them); they apply from the next timer on.</summary>
+    public void Retime(long baseMs, long maxMs)
+    {
+        if (baseMs <= 0 || maxMs < baseMs) throw new ArgumentOutOfRangeException(nameof(baseMs), $"round timeouts need 0 < base ({baseMs}) <= max ({maxMs})");
+        _baseMs = baseMs;
+        _maxMs = maxMs;
+    }
 
     /// <summary>Moves to the round the certificates justify; true if that is a new, higher round.</summary>
     public bool TryAdvance(ulong highestQcRound, ulong? highestTcRound)

@@ -25,6 +25,14 @@ public static class ConsortiumRegistry
     /// <summary>Parameter: at or below this many validators the network warns (GOV-1).</summary>
     public const string ValidatorAlertThresholdParameter = "validatorAlertThreshold";
 
+    /// <summary>Parameter: the most transactions a proposer puts in a block (genesis's value until governance sets one).</summary>
+    public const string BlockTransactionsMaxParameter = "blockTransactionsMax";
+
+    /// <summary>Parameters: the consensus round timer's base and ceiling in milliseconds (each node applies them once committed).</summary>
+    public const string RoundTimeoutMsParameter = "roundTimeoutMs";
+
+    public const string RoundTimeoutMsMaxParameter = "roundTimeoutMsMax";
+
     public static byte[] OrganisationKey(string organisation) => StateKeys.For(Namespace, "org/" + organisation);
 
     public static readonly byte[] OrganisationIndexKey = StateKeys.For(Namespace, "organisations");

@@ -26,7 +26,31 @@ public static class ChainParameters
             "at or below this many validators the network warns (GOV-1); defaults to minimumValidators"),
         new ChainParameter(ProposalLifetimeBlocks, 1, ProposalLifetimeBlocksMax, DefaultProposalLifetimeBlocks,
             "blocks a governance proposal stays open; a proposal may ask for fewer"),
-    }.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        new ChainParameter(ConsortiumRegistry.BlockTransactionsMaxParameter, 1, 100_000, 0,
+            "the most transactions a proposer puts in a block (the node's proposer reads it; genesis's blockTransactionsMax until set)"),
+        new ChainParameter(ConsortiumRegistry.RoundTimeoutMsParameter, 100, 600_000, 0,
+            "the consensus round timer's base in milliseconds (each node applies it once committed; genesis's value until set)"),
+        new ChainParameter(ConsortiumRegistry.RoundTimeoutMsMaxParameter, 100, 3_600_000, 0,
+            "the round timer's ceiling after back-off, in milliseconds"),
+    }.Concat(DigitalCurrencyLimits()).ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The digital currency's wallet limits (apps/Custos.DigitalCurrency, `CurrencyParameters`; the names are
+    /// checked against it by a test there): per class 1..4 the balance, per-payment, daily and annual caps in fen
+    /// (ulong.MaxValue for no cap), and the large-value report threshold.
+    /// </summary>
+    private static IEnumerable<ChainParameter> DigitalCurrencyLimits()
+    {
+        for (var walletClass = 1; walletClass <= 4; walletClass++)
+        {
+            foreach (var limit in new[] { "balanceMax", "paymentMax", "dailyMax", "annualMax" })
+            {
+                yield return new ChainParameter($"dcep.class{walletClass}.{limit}", 0, ulong.MaxValue, 0, $"digital currency: class {walletClass} wallets' {limit} in fen");
+            }
+        }
+
+        yield return new ChainParameter("dcep.largeValueThreshold", 1, ulong.MaxValue, 5_000_000, "digital currency: payments at or above it are reported to the supervisor (fen)");
+    }
 
     public static ulong ProposalLifetime(IStateReader state) =>
         ConsortiumRegistry.Parameter(state, ProposalLifetimeBlocks, DefaultProposalLifetimeBlocks);

@@ -44,6 +44,7 @@ internal sealed class ConsensusHost : IDisposable
     private readonly TimeProvider _clock;
     private readonly ConsensusEngine _engine;
     private readonly EpochTransitions _epochs;
+    private (long BaseMs, long MaxMs) _roundTimeouts;
     // A plain queue and an event that never spins: waiting on a channel from this dedicated thread spun before
     // blocking on every wake-up, which with several nodes on two cores took CPU from the work itself.
     private const int InboxMax = 100_000;
@@ -94,6 +95,7 @@ internal sealed class ConsensusHost : IDisposable
             RootExecution = new BlockExecuted(head.Height, head.BlockHash, head.StateRoot, _epochs.EndedAt(root.Block)),
         }, execution, execution, _storedChain);
         NoteValidatorSet(_epochs.EndedAt(root.Block) ?? validators);
+        ApplyChainParameters();
         _roundTimer = clock.CreateTimer(_ => Post(new EngineInput(new TimerFired(_timerFor.Epoch, _timerFor.Round))), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         var pace = TimeSpan.FromMilliseconds(Math.Max(10, config.EmptyBlockDelayMs / 2));
         _proposalTimer = clock.CreateTimer(_ => Post(new EngineInput(new ProposalDue())), null, pace, pace);
@@ -298,7 +300,11 @@ internal sealed class ConsensusHost : IDisposable
                 ("persistMs", Now - executedAt), ("sinceProposedMs", Now - (long)block.TimestampMs), ("validatedMs", Math.Round(_execution.ValidatedMs)));
             _execution.ValidatedMs = 0;
         }
-        if (ConsortiumMembership.Touches(executed.Writes)) ConsortiumChanged?.Invoke();
+        if (ConsortiumMembership.Touches(executed.Writes))
+        {
+            ApplyChainParameters();
+            ConsortiumChanged?.Invoke();
+        }
         if (nextEpoch is not null)
         {
             _log.Info("epoch-ends", ("height", block.Height), ("epoch", block.Epoch), ("nextValidators", string.Join(",", nextEpoch.Members.Select(m => _chain.NameOf(m.Node)))));
@@ -306,6 +312,23 @@ internal sealed class ConsensusHost : IDisposable
         }
 
         return new BlockExecuted(block.Height, block.Hash, executed.PostRoot, nextEpoch);
+    }
+
+    /// <summary>
+    /// Applies the chain parameters governance may change that this node acts on: block size for its proposals and
+    /// the round timer's durations (genesis's values until governance sets others).
+    /// </summary>
+    private void ApplyChainParameters()
+    {
+        var state = new StoreStateReader(_store, 16);
+        var genesis = _chain.Genesis.Parameters;
+        _execution.BlockTransactionsMax = (int)Math.Min(int.MaxValue, ConsortiumRegistry.Parameter(state, ConsortiumRegistry.BlockTransactionsMaxParameter, (ulong)genesis.BlockTransactionsMax));
+        var baseMs = (long)ConsortiumRegistry.Parameter(state, ConsortiumRegistry.RoundTimeoutMsParameter, (ulong)_chain.Consensus.RoundTimeoutMs);
+        var maxMs = Math.Max(baseMs, (long)ConsortiumRegistry.Parameter(state, ConsortiumRegistry.RoundTimeoutMsMaxParameter, (ulong)_chain.Consensus.RoundTimeoutMsMax));
+        if ((baseMs, maxMs) == _roundTimeouts) return;
+        if (_roundTimeouts != default) _log.Info("round-timeouts-changed", ("baseMs", baseMs), ("maxMs", maxMs), ("blockTransactionsMax", _execution.BlockTransactionsMax));
+        _engine.SetRoundTimeouts(baseMs, maxMs);
+        _roundTimeouts = (baseMs, maxMs);
     }
 
     /// <summary>Publishes the validator count and warns when it is at or below the consortium's alert threshold (GOV-1).</summary>

@@ -51,6 +51,7 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
     public SpeculativeExecution(ChainSetup chain, LedgerStore store, BlockExecutor executor, ISignatureCheck signatures, BatchStore batches)
     {
         _chain = chain;
+        BlockTransactionsMax = chain.Genesis.Parameters.BlockTransactionsMax;
         _store = store;
         _executor = executor;
         _signatures = signatures;
@@ -71,13 +72,16 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
     public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs)
     {
         var parentRoot = PostRootOf(parent, out _);
-        var chosen = _batches.SelectForProposal(InFlight(parent), _chain.Genesis.Parameters.BlockTransactionsMax);
+        var chosen = _batches.SelectForProposal(InFlight(parent), BlockTransactionsMax);
         LastProposal = (height, round, chosen);
         var transactions = chosen.SelectMany(b => b.Transactions).ToList();
         return new BlockPayload(transactions, parentRoot);
     }
 
     public NodeLog Log { get; init; } = NodeLog.Null;
+
+    /// <summary>The most transactions this node proposes in a block: genesis's value until governance sets another.</summary>
+    public int BlockTransactionsMax { get; set; }
 
     public CustosError? Validate(BlockRecord block, BlockRecord parent)
     {
@@ -89,9 +93,11 @@ internal sealed class SpeculativeExecution : IPayloadSource, IBlockValidator
     private CustosError? Check(BlockRecord block, BlockRecord parent)
     {
         var transactions = block.Decoded.Transactions;
-        if (transactions.Count > _chain.Genesis.Parameters.BlockTransactionsMax)
+        // The consortium's current limit as this node applied it; nodes apply a change a commit apart at most, so a
+        // proposal made across the change may be refused once and proposed again in the next round.
+        if (transactions.Count > BlockTransactionsMax)
         {
-            return new CustosError(ErrorCode.TooLarge, $"block holds {transactions.Count} transactions, at most {_chain.Genesis.Parameters.BlockTransactionsMax}");
+            return new CustosError(ErrorCode.TooLarge, $"block holds {transactions.Count} transactions, at most {BlockTransactionsMax}");
         }
 
         if (block.Encoded.Length > _chain.Genesis.Parameters.BlockSizeBytesMax)

@@ -178,4 +178,18 @@ public sealed class CertificateTests
         Assert.Equal(4_000, pacemaker.TimeoutMs(9, 4));
         Assert.Equal(4_000, pacemaker.TimeoutMs(90, 4));
     }
+
+    [Fact]
+    public void Round_timeouts_changed_by_governance_apply_to_the_next_timer_and_bad_ones_are_refused()
+    {
+        var pacemaker = new Pacemaker(Chain.Config with { RoundTimeoutMs = 1_000, RoundTimeoutBackoff = 1.5, RoundTimeoutMsMax = 4_000 });
+        pacemaker.Retime(baseMs: 2_000, maxMs: 5_000);
+
+        Assert.Equal(2_000, pacemaker.TimeoutMs(round: 5, highestQcRound: 4));
+        Assert.Equal(4_500, pacemaker.TimeoutMs(7, 4));
+        Assert.Equal(5_000, pacemaker.TimeoutMs(90, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pacemaker.Retime(0, 5_000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pacemaker.Retime(3_000, 2_000));
+        Assert.Equal(2_000, pacemaker.TimeoutMs(5, 4));
+    }
 }
