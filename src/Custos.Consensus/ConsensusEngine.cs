@@ -792,6 +792,10 @@ public sealed class ConsensusEngine
         }
 
         _actions.Add(new PersistEpochEnding(proof, next));
+        // Tell the others at once: the node that formed the certificate committing the ending block may be the only
+        // one holding it, and once in the new epoch it proposes nothing more in the old one, so without this the
+        // rest could wait in the old epoch for a quorum that no longer answers (seen with a validator suspended).
+        _actions.Add(new BroadcastMessage(ConsensusMessages.Encode(new SyncResponse { Epoch = proof.Epoch, EpochEnding = proof })));
         Journal(new JournalEntry { Kind = JournalEntryKind.Epoch, TimeMs = (ulong)Math.Max(0, _now), Validators = next.ToRecord(), EpochEnding = proof });
         StartEpoch(next, ending);
     }

@@ -72,7 +72,14 @@ internal sealed partial class GovernanceScenario(NetworkDirectory network, Devne
         await processes.StopNodeAsync("node1");
         var transfer = await ledger.CommitRawAsync(client.Signer.Transfer(payee.Account, 1_000, await ledger.ExpiryAsync(cancellationToken)), cancellationToken);
         _run.ExpectCode(transfer, ErrorCode.Ok, $"a transfer commits with node1 down: {NewNode} voted");
-        processes.StartNode(network, "node1", network.ConfigPath("node1"));
+        var node1 = processes.StartNode(network, "node1", network.ConfigPath("node1"));
+        var rejoined = await WaitAsync(async () =>
+        {
+            node1.ThrowIfExited();
+            var head = (await ledger.Client.StatusAsync(cancellationToken)).Height;
+            return (await StatusOfAsync(node1, cancellationToken))?.Height >= head;
+        }, TimeSpan.FromSeconds(90), cancellationToken);
+        _run.Expect(rejoined, "node1 restarted and caught up with the others");
 
         await SuspendAndResumeAsync(ledger, admins, cancellationToken);
 
@@ -87,6 +94,15 @@ internal sealed partial class GovernanceScenario(NetworkDirectory network, Devne
         var belowMinimum = await ledger.CommitAsync(admins["org2"].Signer, GovernanceContract.ContractName, GovernanceContract.ProposeMethod,
             GovernanceTransactions.RemoveValidator("retire node3", "node3"), cancellationToken);
         _run.ExpectCode(belowMinimum, ErrorCode.ValidatorsBelowMinimum, "a removal below the minimum of four is refused when proposed");
+
+        _run.Step("the consortium changes chain parameters: block size and the round timer");
+        var blockSize = await DecideAsync(ledger, admins["org3"].Signer, GovernanceTransactions.SetParameter("smaller blocks", ConsortiumRegistry.BlockTransactionsMaxParameter, 500), allAdmins.Take(4), cancellationToken);
+        _run.Expect(blockSize.Status == ProposalStatus.Executed, "blockTransactionsMax = 500 passed and was carried out", Describe(blockSize));
+        var timer = await DecideAsync(ledger, admins["org3"].Signer, GovernanceTransactions.SetParameter("a calmer round timer", ConsortiumRegistry.RoundTimeoutMsParameter, 1_500), allAdmins.Take(4), cancellationToken);
+        _run.Expect(timer.Status == ProposalStatus.Executed, "roundTimeoutMs = 1500 passed and was carried out; every node applies it from its next timer", Describe(timer));
+        var unknown = await ledger.CommitAsync(admins["org3"].Signer, GovernanceContract.ContractName, GovernanceContract.ProposeMethod,
+            GovernanceTransactions.SetParameter("no such thing", "blockTimeMs", 10), cancellationToken);
+        _run.ExpectCode(unknown, ErrorCode.ProposalInvalid, "a parameter nothing reads cannot be proposed");
 
         await RunContractsAsync(ledger, allAdmins, client, cancellationToken);
 
