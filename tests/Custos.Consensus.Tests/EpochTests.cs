@@ -86,6 +86,23 @@ public sealed class EpochTests
     }
 
     [Fact]
+    public void Every_node_that_ends_an_epoch_tells_the_others_at_once_with_the_proof()
+    {
+        var network = new TestNetwork(_chain, 5, EpochChange);
+        network.StartAll();
+        Drive(network, 6);
+
+        foreach (var node in network.Nodes.Take(4))
+        {
+            var announced = node.SentMessages().Where(m => m.BodyCase == ConsensusMessage.BodyOneofCase.SyncResponse && m.SyncResponse.EpochEnding is not null).ToList();
+            Assert.NotEmpty(announced);
+            var proof = announced[0].SyncResponse.EpochEnding;
+            Assert.Equal(1UL, announced[0].SyncResponse.Epoch);
+            Assert.True(EpochEndingVerifier.TryVerify(proof, TestChain.Id, _chain.Set, _chain.Suite, out var error), error?.Message);
+        }
+    }
+
+    [Fact]
     public void Node_that_missed_the_epoch_change_catches_up_through_the_epoch_ending_proof()
     {
         var network = new TestNetwork(_chain, 5, EpochChange);
