@@ -30,8 +30,9 @@ internal static class DevnetCommand
         var observers = new Option<int>("--observers") { Description = "Observers (the first is the regulator's supervisor node)", DefaultValueFactory = _ => 1 };
         var suite = new Option<string>("--suite") { Description = "gm (SM2/SM3/SM4, the default) or intl", DefaultValueFactory = _ => "gm" };
         var basePort = new Option<int>("--base-port") { Description = "Ports: P2P base+1.., client API base+1001.., HTTP base+2001..", DefaultValueFactory = _ => 7100 };
-        var scenario = new Option<string?>("--scenario") { Description = "Run a scenario on the fresh network, print each step and exit (supervision, governance)" };
-        var command = new Command("devnet", "Run a local network of real node processes (the README's main command)") { directory, smoke, validators, observers, suite, basePort, scenario };
+        var scenario = new Option<string?>("--scenario") { Description = "Run a scenario on the fresh network and print each step (dcep, supervision, governance)" };
+        var exit = new Option<bool>("--exit") { Description = "With --scenario dcep: exit after the summary (0 only if every check held) instead of running on" };
+        var command = new Command("devnet", "Run a local network of real node processes (the README's main command)") { directory, smoke, validators, observers, suite, basePort, scenario, exit };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var root = Path.GetFullPath(parse.GetValue(directory)!);
@@ -51,7 +52,7 @@ internal static class DevnetCommand
             });
             var network = NetworkDirectory.Open(root);
             var scenarioName = parse.GetValue(scenario);
-            if (scenarioName is not null && scenarioName is not ("supervision" or "governance")) throw new CustosException(ErrorCode.InvalidField, $"unknown scenario '{scenarioName}' (supervision, governance)");
+            if (scenarioName is not null && scenarioName is not ("dcep" or "supervision" or "governance")) throw new CustosException(ErrorCode.InvalidField, $"unknown scenario '{scenarioName}' (dcep, supervision, governance)");
             await using var supervision = scenarioName == "supervision" ? await SupervisionBackOffice.PrepareAsync(network, output, cancellationToken) : null;
             await using var processes = DevnetProcesses.Start(network);
             await processes.WaitHealthyAsync(TimeSpan.FromSeconds(90), cancellationToken);
@@ -63,6 +64,21 @@ internal static class DevnetCommand
                 var result = await run.RunAsync(cancellationToken);
                 output.WriteLine(result.Summary());
                 return result.Passed ? 0 : 1;
+            }
+
+            if (scenarioName == "dcep")
+            {
+                bool passed;
+                using (var run = new DigitalCurrencyScenario(network, processes, output))
+                {
+                    var result = await run.RunAsync(cancellationToken);
+                    output.WriteLine(result.Summary());
+                    passed = result.Passed;
+                }
+
+                // The summary is the last line with --exit; otherwise the network runs on for people to explore.
+                if (!parse.GetValue(exit)) await WatchAsync(network, processes, output, cancellationToken);
+                return passed ? 0 : 1;
             }
 
             if (scenarioName == "governance")
