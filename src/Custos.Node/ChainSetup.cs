@@ -19,7 +19,8 @@ namespace Custos.Node;
 /// </summary>
 public sealed class ChainSetup
 {
-    private readonly Dictionary<string, NodeId> _idByName;
+    // Read on every received frame, written only when governance admits a node: lookups take no lock.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NodeId> _idByName;
     private readonly List<string> _addedNames = [];
 
     private ChainSetup(GenesisDocument genesis, byte[] encoded)
@@ -29,7 +30,7 @@ public sealed class ChainSetup
         Suite = genesis.Suite;
         GenesisHash = genesis.ComputeHash(encoded);
         Nodes = [.. genesis.Validators, .. genesis.Observers];
-        _idByName = Nodes.Select((n, i) => (n.Name, i)).ToDictionary(p => p.Name, p => new NodeId(p.i), StringComparer.Ordinal);
+        _idByName = new(Nodes.Select((n, i) => KeyValuePair.Create(n.Name, new NodeId(i))), StringComparer.Ordinal);
         Validators = new ValidatorSet(0, genesis.Validators.Select((v, i) =>
             new Validator(new NodeId(i), ConsortiumCertificate.FromPem(v.Certificate, Suite).PublicKey)));
         GenesisBlock = CreateGenesisBlock(genesis);
@@ -103,10 +104,7 @@ public sealed class ChainSetup
 
     public static ChainSetup FromBytes(byte[] encoded) => new(GenesisDocument.Decode(encoded), encoded);
 
-    public bool TryGetNode(string name, out NodeId id)
-    {
-        lock (_idByName) return _idByName.TryGetValue(name, out id);
-    }
+    public bool TryGetNode(string name, out NodeId id) => _idByName.TryGetValue(name, out id);
 
     /// <summary>
     /// The host's number for a node, numbering a node governance named that genesis does not know after all the
@@ -114,7 +112,7 @@ public sealed class ChainSetup
     /// </summary>
     public NodeId NodeIdFor(string name)
     {
-        lock (_idByName)
+        lock (_addedNames)
         {
             if (_idByName.TryGetValue(name, out var id)) return id;
             id = new NodeId(Nodes.Count + _addedNames.Count);
@@ -127,7 +125,7 @@ public sealed class ChainSetup
     public string NameOf(NodeId id)
     {
         if (id.Value >= 0 && id.Value < Nodes.Count) return Nodes[id.Value].Name;
-        lock (_idByName) return id.Value - Nodes.Count is var added && added >= 0 && added < _addedNames.Count ? _addedNames[added] : id.ToString();
+        lock (_addedNames) return id.Value - Nodes.Count is var added && added >= 0 && added < _addedNames.Count ? _addedNames[added] : id.ToString();
     }
 
     /// <summary>The genesis block: height 0, epoch 0, at genesis time, on the empty state (its state is version 0).</summary>
