@@ -129,7 +129,9 @@ public sealed partial class AuditConsensusCommandTests : IDisposable
             var (from, to) = (Math.Min(a, b), Math.Max(a, b));
             var (exit, output, _) = await Audit("--data", Data, "--from", from.ToString(CultureInfo.InvariantCulture), "--to", to.ToString(CultureInfo.InvariantCulture));
             var summary = Summary.Parse(output);
-            var narrower = from > 0 || to < Height;
+            // The journal is audited from the entry after the last commit below --from; the genesis block is not
+            // committed by consensus, so --from 1 starts at entry 0 like --from 0, and only a higher one narrows it.
+            var narrower = from > 1 || to < Height;
             return exit == 0 && summary.Blocks == to - from + 1 && summary.Failures == 0
                 && (narrower ? summary.JournalEntries < entries : summary.JournalEntries == entries);
         }, iter: 10, threads: 1);
