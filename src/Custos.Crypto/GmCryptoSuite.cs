@@ -131,8 +131,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
         var digest = ThreadDigest();
-        digest.BlockUpdate(prepared.Za);
-        digest.BlockUpdate(message);
+        digest.Append(prepared.Za);
+        digest.Append(message);
         return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
@@ -147,8 +147,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
         var encoded = q.Normalize().GetEncoded(compressed: false);
         if (!Sm2VerificationKey.TryCreate(encoded.AsSpan(1), out var key)) return false;
         var digest = ThreadDigest();
-        digest.BlockUpdate(za);
-        digest.BlockUpdate(message);
+        digest.Append(za);
+        digest.Append(message);
         return VerifyPrehashed(key, digest, signature);
     }
 
@@ -167,8 +167,8 @@ public sealed class GmCryptoSuite : ICryptoSuite
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64 || signerId.Length >= 8192) return false;
         var za = signerId.SequenceEqual(DefaultUserId) ? prepared.Za : ComputeZa(prepared.Point, signerId);
         var digest = ThreadDigest();
-        digest.BlockUpdate(za);
-        digest.BlockUpdate(message);
+        digest.Append(za);
+        digest.Append(message);
         return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
@@ -176,28 +176,28 @@ public sealed class GmCryptoSuite : ICryptoSuite
     {
         if (key.Suite != CryptoSuiteId.Gm || key.Prepared is not Sm2PreparedKey prepared || signature.Length != 64) return false;
         var digest = ThreadDigest();
-        digest.BlockUpdate(prepared.Za);
-        digest.BlockUpdate(SigningDomain.Prefix(type));
-        digest.BlockUpdate(payload);
+        digest.Append(prepared.Za);
+        digest.Append(SigningDomain.Prefix(type));
+        digest.Append(payload);
         return VerifyPrehashed(prepared.VerificationKey, digest, signature);
     }
 
-    // One SM3 state per thread, so that verification allocates nothing; DoFinal leaves it reset for the next use.
+    // One SM3 state per thread, so that verification allocates nothing; Finish leaves it reset for the next use.
     [ThreadStatic]
-    private static SM3Digest? _threadDigest;
+    private static Sm3? _threadDigest;
 
-    private static SM3Digest ThreadDigest()
+    private static Sm3 ThreadDigest()
     {
-        var digest = _threadDigest ??= new SM3Digest();
+        var digest = _threadDigest ??= new Sm3();
         digest.Reset();
         return digest;
     }
 
     /// <summary>GB/T 32918.2 §7.1 B1-B7 on sm2p256v1 with e = SM3(Z_A || M) already absorbed by <paramref name="digest"/>.</summary>
-    private static bool VerifyPrehashed(Sm2VerificationKey key, SM3Digest digest, ReadOnlySpan<byte> signature)
+    private static bool VerifyPrehashed(Sm2VerificationKey key, Sm3 digest, ReadOnlySpan<byte> signature)
     {
         Span<byte> e = stackalloc byte[32];
-        digest.DoFinal(e);
+        digest.Finish(e);
         return Sm2Verifier.Verify(key, e, signature);
     }
 
@@ -397,14 +397,14 @@ public sealed class GmCryptoSuite : ICryptoSuite
 
     private sealed class Sm3Accumulator : IHashAccumulator
     {
-        private readonly SM3Digest _digest = new();
+        private readonly Sm3 _digest = new();
 
-        public void Append(ReadOnlySpan<byte> data) => _digest.BlockUpdate(data);
+        public void Append(ReadOnlySpan<byte> data) => _digest.Append(data);
 
         public Hash32 Finish()
         {
             Span<byte> output = stackalloc byte[32];
-            _digest.DoFinal(output);
+            _digest.Finish(output);
             return new Hash32(output);
         }
 
