@@ -54,6 +54,13 @@ public static class DigitalCurrencyCalls
 
     public static CurrencyCall Pay(AccountId to, ulong amount) => new("pay", new PayArguments { To = to.ToByteString(), Amount = amount });
 
+    /// <summary>
+    /// A payment carrying remittance information: <paramref name="remittance"/> is an encoded envelope the payer sealed
+    /// for <see cref="DigitalCurrencyContract.RemittanceKey"/>(payer, <paramref name="reference"/>).
+    /// </summary>
+    public static CurrencyCall Pay(AccountId to, ulong amount, ReadOnlySpan<byte> remittance, ReadOnlySpan<byte> reference) =>
+        new("pay", new PayArguments { To = to.ToByteString(), Amount = amount, Remittance = ByteString.CopyFrom(remittance), RemittanceReference = ByteString.CopyFrom(reference) });
+
     /// <summary>A conditional payment; its id, for release and refund, is the id of the signed transaction that carries it.</summary>
     public static CurrencyCall PayConditional(AccountId to, ulong amount, ulong expiryHeight, AccountId? coSigner = null, ulong releaseHeight = 0) =>
         new("pay_conditional", new ConditionalPaymentArguments

@@ -3,6 +3,7 @@ using Custos.Core;
 using Custos.Core.Wire;
 using Custos.DigitalCurrency.Wire;
 using Custos.Execution;
+using Custos.Privacy.Classification;
 using Google.Protobuf;
 
 namespace Custos.DigitalCurrency;
@@ -44,11 +45,39 @@ public sealed partial class DigitalCurrencyContract
         SupervisionContract.EnforceAsset(call, AssetName, from);
         SupervisionContract.EnforceAsset(call, AssetName, to);
 
+        var remittanceKey = StoreRemittance(call, from, arguments);
         ChargeOutflow(call, payer, arguments.Amount);
         Debit(call, from, arguments.Amount);
         CreditWithinCap(call, payee, arguments.Amount);
-        call.Emit("payment", new PaymentEvent { From = from.ToByteString(), To = arguments.To, Amount = arguments.Amount });
+        var totals = LoadTotals(call);
+        totals.Payments++;
+        SaveTotals(call, totals);
+        call.Emit("payment", new PaymentEvent { From = from.ToByteString(), To = arguments.To, Amount = arguments.Amount, RemittanceKey = remittanceKey });
         ReportIfLarge(call, payer, payee, arguments.Amount, "payment");
+    }
+
+    /// <summary>
+    /// Keeps a payment's remittance information (C2) as the privacy policy says, by default encrypted to the parties
+    /// and the supervisor (<see cref="PrivacyGuard"/>); a reference is used once per payer.
+    /// </summary>
+    private static ByteString StoreRemittance(ContractCall call, AccountId payer, PayArguments arguments)
+    {
+        if (arguments.Remittance.IsEmpty)
+        {
+            if (!arguments.RemittanceReference.IsEmpty) throw new ContractFailure(ErrorCode.InvalidArguments, "a remittance reference without remittance information");
+            return ByteString.Empty;
+        }
+
+        if (arguments.RemittanceReference.Length is 0 or > RemittanceReferenceBytesMax)
+        {
+            throw new ContractFailure(ErrorCode.InvalidArguments, $"remittance information needs a reference of 1 to {RemittanceReferenceBytesMax} bytes");
+        }
+
+        var key = RemittanceKey(payer, arguments.RemittanceReference.Span);
+        if (call.Get(key) is not null) throw new ContractFailure(ErrorCode.InvalidArguments, "the payer has used this remittance reference already");
+        PrivacyGuard.Admit(call, new CallState(call), Privacy, "payment.remittance", key, arguments.Remittance.Span);
+        call.Put(key, arguments.Remittance.ToByteArray());
+        return ByteString.CopyFrom(key);
     }
 
     /// <summary>

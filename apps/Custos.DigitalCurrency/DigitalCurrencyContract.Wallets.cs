@@ -2,6 +2,7 @@ using Custos.Core;
 using Custos.Core.Wire;
 using Custos.DigitalCurrency.Wire;
 using Custos.Execution;
+using Custos.Privacy.Classification;
 using Custos.Execution.Wire;
 using Google.Protobuf;
 
@@ -22,7 +23,7 @@ public sealed partial class DigitalCurrencyContract
         var operatorRecord = RequireOperatorAdministrator(call);
         var account = ContractCall.ParseAccount(arguments.Account, "account");
         RequireClass(arguments.WalletClass);
-        RequireAttestation(arguments.WalletClass, arguments.IdentityAttestation);
+        RequireAttestation(call, account, arguments.WalletClass, arguments.IdentityAttestation);
         var state = new CallState(call);
         var accountRecord = AccountRegistry.Load(state, account) ?? throw new ContractFailure(ErrorCode.SenderUnknown, $"account {account} is not registered");
         AccountRegistry.RequireMayReceive(accountRecord, call.Block.Height);
@@ -93,7 +94,7 @@ public sealed partial class DigitalCurrencyContract
 
         // A class 4 wallet had no identity attestation: the upgrade brings it; a stronger wallet may keep its own.
         var attestation = arguments.IdentityAttestation.IsEmpty ? wallet.IdentityAttestation : arguments.IdentityAttestation;
-        RequireAttestation(arguments.WalletClass, attestation);
+        RequireAttestation(call, account, arguments.WalletClass, attestation);
         if (!wallet.Parent.IsEmpty && LoadWallet(call, new AccountId(wallet.Parent.Span)).WalletClass > arguments.WalletClass)
         {
             throw new ContractFailure(ErrorCode.InvalidArguments, "a sub-wallet is not upgraded past its parent's class");
@@ -126,15 +127,24 @@ public sealed partial class DigitalCurrencyContract
         if (!CurrencyParameters.IsClass(walletClass)) throw new ContractFailure(ErrorCode.InvalidArguments, $"wallet class {walletClass} is not 1 to 4");
     }
 
-    private static void RequireAttestation(uint walletClass, ByteString attestation)
+    /// <summary>
+    /// Classes 1 to 3 carry the operator's customer record, class C3 (field <c>wallet.customer_record</c>): the
+    /// privacy policy decides its mechanism, by default designated nodes, so the chain takes only its 32-byte salted
+    /// commitment while the record stays at the nodes of the organisations entitled to collection <c>dcep/kyc</c>.
+    /// </summary>
+    private static void RequireAttestation(ContractCall call, AccountId account, uint walletClass, ByteString attestation)
     {
         if (walletClass == CurrencyParameters.WeakestClass)
         {
             if (!attestation.IsEmpty) throw new ContractFailure(ErrorCode.InvalidArguments, "a class 4 wallet is anonymous: it carries no identity attestation");
+            return;
         }
-        else if (attestation.Length != IdentityAttestationSizeBytes)
+
+        if (attestation.IsEmpty)
         {
             throw new ContractFailure(ErrorCode.InvalidArguments, $"a class {walletClass} wallet needs the operator's {IdentityAttestationSizeBytes}-byte real-name attestation");
         }
+
+        PrivacyGuard.Admit(call, new CallState(call), Privacy, "wallet.customer_record", WalletKey(account), attestation.Span);
     }
 }

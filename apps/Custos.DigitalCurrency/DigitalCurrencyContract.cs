@@ -4,6 +4,8 @@ using Custos.Core;
 using Custos.Core.Wire;
 using Custos.DigitalCurrency.Wire;
 using Custos.Execution;
+using Custos.Privacy.Wire;
+using Custos.Privacy.Classification;
 using Custos.Execution.Wire;
 using Google.Protobuf;
 
@@ -59,6 +61,34 @@ public sealed partial class DigitalCurrencyContract : ISystemContract
     public static byte[] ConditionalKey(Hash32 id) => StateKeys.For(ContractName, "conditional/", id);
 
     public static byte[] ForcedTransferKey(string caseReference) => StateKeys.For(ContractName, "forced/" + caseReference);
+
+    public const int RemittanceReferenceBytesMax = 32;
+
+    /// <summary>Where a payment's encrypted remittance information is kept: the payer's account and its own reference.</summary>
+    public static byte[] RemittanceKey(AccountId payer, ReadOnlySpan<byte> reference)
+    {
+        var prefix = StateKeys.For(ContractName, "remittance/", payer);
+        return [.. prefix, .. reference];
+    }
+
+    /// <summary>
+    /// What the currency stores, by class (PRI-1, JR/T 0171-2020). Wallets and payments name pseudonyms that nothing
+    /// links to a person without an escrow opening, so account ids, amounts and balances are C1 and public; the
+    /// operator's customer record behind a real-name wallet is C3 and a payment's remittance information (names,
+    /// invoice and order numbers) C2. The chain's privacy policy maps each class to its mechanism
+    /// (<see cref="PrivacyGuard"/>).
+    /// </summary>
+    public static PrivacySchema Privacy { get; } = PrivacySchema.For(ContractName)
+        .Field("wallet.account", DataClass.C1)
+        .Field("wallet.operator", DataClass.C1)
+        .Field("wallet.class", DataClass.C1)
+        .Field("wallet.credential_id", DataClass.C1)
+        .Field("wallet.balance", DataClass.C1)
+        .Field("wallet.customer_record", DataClass.C3)
+        .Field("payment.parties", DataClass.C1)
+        .Field("payment.amount", DataClass.C1)
+        .Field("payment.remittance", DataClass.C2)
+        .Build();
 
     // ---- readers, for the API, the CLI and tests ----
 

@@ -40,6 +40,26 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
 
     public static byte[] EscrowPolicyKey { get; } = StateKeys.For(ContractName, "escrow-policy");
 
+    /// <summary>
+    /// The supervisor's key for encrypted-but-verifiable data (PRI-2, <c>Custos.Privacy.PrivacyEnvelope</c>): the escrow
+    /// key of the first authority in the escrow policy that is a regulator's administrator. The regulator sets that
+    /// policy, so no writer chooses the key the supervisor's grant goes to. Null before a policy names a regulator.
+    /// </summary>
+    public static byte[]? ReadSupervisorKey(IStateReader state)
+    {
+        if (!state.TryGet(EscrowPolicyKey, out var bytes)) return null;
+        var policy = EscrowPolicy.Parser.ParseFrom(bytes);
+        for (var i = 0; i < policy.Authorities.Count && i < policy.AuthorityPublicKeys.Count; i++)
+        {
+            if (AccountRegistry.Load(state, new AccountId(policy.Authorities[i].Span)) is { } authority && ConsortiumRegistry.IsRegulatorAccount(state, authority))
+            {
+                return policy.AuthorityPublicKeys[i].ToByteArray();
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The regulator's rule set, one value, so the supervisor node reads every rule with one state read.</summary>
     public static byte[] RulesKey { get; } = StateKeys.For(ContractName, "rules");
 
