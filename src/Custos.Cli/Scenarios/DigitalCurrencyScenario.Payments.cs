@@ -1,12 +1,17 @@
+using System.Text;
 using Custos.Cli.Network;
 using Custos.Core;
 using Custos.Core.Wire;
+using Custos.Crypto;
 using Custos.DigitalCurrency;
 using Custos.DigitalCurrency.Wire;
 using Custos.Execution;
 using Custos.Execution.Wire;
 using Custos.Identity.Pseudonyms;
+using Custos.Privacy.Envelopes;
+using Custos.Privacy.Wire;
 using Custos.Sdk;
+using Google.Protobuf;
 
 namespace Custos.Cli.Scenarios;
 
@@ -155,8 +160,14 @@ internal sealed partial class DigitalCurrencyScenario
     {
         var (payer, payee) = (cast.LargePayer, cast.LargePayee);
         const ulong amount = 6_000_000;
-        _run.Step($"{payer.Label} pays {Yuan(amount)} to {payee.Label}: at or above the large-value threshold");
-        var receipt = await CallAsync(payer.Signer, DigitalCurrencyCalls.Pay(payee.Account, amount), cancellationToken);
+        _run.Step($"{payer.Label} pays {Yuan(amount)} to {payee.Label}: at or above the large-value threshold, with remittance information (C2) sealed to the payee and the supervisor");
+        using var regulator = User("regulator@regulator");
+        var suite = network.Chain.Suite;
+        byte[] reference = [0x4C, 0x56, 0x01];
+        var remittance = Encoding.UTF8.GetBytes($"contract DC-2026-0042: equipment purchase, {Yuan(amount)}");
+        var address = new EnvelopeAddress(network.Chain.ChainId, DigitalCurrencyContract.ContractName, DigitalCurrencyContract.RemittanceKey(payer.Account, reference), DataClass.C2);
+        var envelope = PrivacyEnvelope.Seal(suite, payer.Key, address, remittance, [payee.Key.PublicKey], regulator.Key.PublicKey);
+        var receipt = await CallAsync(payer.Signer, DigitalCurrencyCalls.Pay(payee.Account, amount, envelope.ToByteArray(), reference), cancellationToken);
         _payments.Add([receipt]);
         _run.ExpectCode(receipt, ErrorCode.Ok, $"the {Yuan(amount)} payment is final");
         if (receipt.Code != ErrorCode.Ok) return;
@@ -186,6 +197,19 @@ internal sealed partial class DigitalCurrencyScenario
                 && decoded is not null && decoded.Threshold == EscrowThreshold && decoded.PseudonymPublicKey.AsSpan().SequenceEqual(payer.Key.PublicKey.Encoded),
             "the regulator traces the alert to the payer's escrowed credential (proven reads): org2 knows the customer, 2 of 3 authorities open the identity",
             decoded is null ? "credential not found" : $"pseudonym {subject.ToString()[..6]}… → credential {decoded.Id.ToShortString()}, registrar {decoded.RegistrarOrganisation}, escrow {decoded.Threshold} of {decoded.AuthorityPublicKeys.Count}");
+
+        // The remittance information is on chain encrypted: the regulator reads it with a proof and opens it with its
+        // escrow key; the operator of neither side can.
+        var remittanceState = await _ledger.ReadVerifiedAtAsync(address.Key, alert.Height, cancellationToken);
+        var sealedRemittance = remittanceState.Value is { } sealedBytes ? PrivateEnvelope.Parser.ParseFrom(sealedBytes) : null;
+        var opened = sealedRemittance is not null && regulator.Key is SoftwareKey regulatorKey
+            && PrivacyEnvelope.TryOpen(suite, sealedRemittance, regulatorKey.AsDecryptionKey(), out var plain, out _) && plain.AsSpan().SequenceEqual(remittance);
+        using var outsider = User("admin@org1");
+        var outsiderOpens = sealedRemittance is not null && outsider.Key is SoftwareKey outsiderKey
+            && PrivacyEnvelope.TryOpen(suite, sealedRemittance, outsiderKey.AsDecryptionKey(), out _, out _);
+        _run.Expect(opened && !outsiderOpens,
+            "the payment's remittance information is on chain only encrypted; the regulator opens it with its escrow key, the central bank cannot",
+            sealedRemittance is null ? "no remittance record" : $"regulator opened: {opened}, central bank opened: {outsiderOpens}");
         var status = await alerts.StatusForAsync(User("admin@org3"), cancellationToken);
         _run.Expect(status is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.Unauthorized, "the alerts are refused to an operator", $"HTTP {(int)status}");
     }
