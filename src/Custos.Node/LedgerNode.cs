@@ -84,14 +84,15 @@ public sealed class LedgerNode : IAsyncDisposable
         var suite = chain.Suite;
         var certificate = ConsortiumCertificate.FromPem(File.ReadAllText(Resolve(config.Certificate)), suite);
         if (certificate.CommonName != config.Node) throw new CustosException(ErrorCode.InvalidField, $"the certificate is for '{certificate.CommonName}', not '{config.Node}'");
-        var key = KeyCustody.Open(ResolveReference(config.Key), suite, SecretSource.Parse(ResolveReference(config.KeySecret)));
+        var keySecret = SecretSource.Parse(ResolveReference(config.KeySecret));
+        var key = KeyCustody.Open(ResolveReference(config.Key), suite, keySecret);
         if (!key.PublicKey.Equals(certificate.PublicKey)) throw new CustosException(ErrorCode.InvalidField, "the node key does not match its certificate");
 
         var metrics = new NodeMetrics();
         var node = new LedgerNode(config.Node, chain, metrics);
         try
         {
-            await node.ComposeAsync(config, Resolve(config.DataDirectory), Resolve, self, key, certificate, log, cancellationToken).ConfigureAwait(false);
+            await node.ComposeAsync(config, Resolve(config.DataDirectory), Resolve, self, key, keySecret, certificate, log, cancellationToken).ConfigureAwait(false);
             return node;
         }
         catch
@@ -131,7 +132,7 @@ public sealed class LedgerNode : IAsyncDisposable
     }
 
     private async Task ComposeAsync(NodeConfigurationFile config, string dataDirectory, Func<string, string> resolve, NodeId self, ISigningKey key,
-        ConsortiumCertificate certificate, NodeLog log, CancellationToken cancellationToken)
+        SecretSource keySecret, ConsortiumCertificate certificate, NodeLog log, CancellationToken cancellationToken)
     {
         var chain = Chain;
         var suite = chain.Suite;
@@ -179,7 +180,12 @@ public sealed class LedgerNode : IAsyncDisposable
         host.ConsortiumChanged = () => membership.Apply(new StoreStateReader(store));
         _stack.Add(new DisposableAdapter(host));
         var author = chain.Validators.TryIndexOf(self, out var index) ? index : (uint)self.Value;
-        var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock);
+        // Private data (PRI-2) is sealed under a key derived from a key file that the node key's passphrase protects.
+        var committed = new StoreStateReader(store);
+        var privacy = PrivateDataService.Open(dataDirectory, certificate.Organisation, suite, keySecret, clock, committed,
+            NodeOrganisations.For(chain, committed), network, log);
+        _stack.Add(privacy);
+        var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock) { Privacy = privacy };
         _stack.Add(relay);
 
         var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch, host.IsValidator, host.ValidatorCount), network, relay.TransactionsArrived, Metrics);
@@ -207,15 +213,15 @@ public sealed class LedgerNode : IAsyncDisposable
         if (config.HttpListen is { } httpListen)
         {
             var signature = new RequestSignature(trust, clock);
-            Action<WebApplication>? supervision = supervisor is null
-                ? null
-                : app =>
-                {
-                    var access = new SupervisionAccess(signature, trust);
-                    app.MapSupervisionAlerts(supervisor.Alerts, supervisor.Feed, access);
-                    if (supervisor.Queries is { } queries) app.MapSupervisionAudit(queries, access, trust, log);
-                };
-            var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, signature, cancellationToken, supervision).ConfigureAwait(false);
+            Action<WebApplication> extend = app =>
+            {
+                app.MapPrivateData(privacy, new PrivateDataAccess(signature, trust));
+                if (supervisor is null) return;
+                var access = new SupervisionAccess(signature, trust, log, privacy.AuditLog);
+                app.MapSupervisionAlerts(supervisor.Alerts, supervisor.Feed, access);
+                if (supervisor.Queries is { } queries) app.MapSupervisionAudit(queries, access, trust, log);
+            };
+            var http = await HttpApi.StartAsync(ParseEndpoint(httpListen), queries, Metrics, config.Node, () => host.HaltReason, signature, cancellationToken, extend).ConfigureAwait(false);
             _stack.Add(http);
             HttpEndpoint = http.Endpoint;
         }
@@ -223,6 +229,7 @@ public sealed class LedgerNode : IAsyncDisposable
         await network.StartAsync(cancellationToken).ConfigureAwait(false);
         P2pEndpoint = ParseEndpoint(config.P2pListen);
         host.Start();
+        privacy.Start();
         relay.Start();
         log.Info("node-started", ("chain", chain.ChainId), ("suite", suite.Name), ("validator", host.IsValidator),
             ("p2p", config.P2pListen), ("api", ApiEndpoint?.ToString()), ("http", HttpEndpoint?.ToString()));

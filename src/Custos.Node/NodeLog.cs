@@ -1,12 +1,16 @@
 using System.Text;
 using System.Text.Json;
+using Custos.Core;
+using Custos.Privacy.Masking;
 
 namespace Custos.Node;
 
 /// <summary>
 /// Structured JSON log lines, one object per line: time, level, node, event and named fields. Only what is passed
-/// is written; callers never pass keys, passphrases or private data, and identifiers of accounts are not logged.
-/// Thread-safe.
+/// is written; callers never pass keys, passphrases or private data. Personal identifiers are masked here, whatever
+/// the caller passed (PRI-4): an <see cref="AccountId"/> or a <see cref="MaskedIdentifier"/> is written masked, and
+/// any account id inside a text field is masked too (<see cref="IdentifierText"/>), so that an error message or a
+/// query string naming an account cannot put it in the log whole. Thread-safe.
 /// </summary>
 public sealed class NodeLog(string node, TextWriter output, TimeProvider clock)
 {
@@ -44,8 +48,14 @@ public sealed class NodeLog(string node, TextWriter output, TimeProvider clock)
                     case int or long or ulong or uint or double:
                         json.WriteNumber(name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
                         break;
+                    case AccountId account:
+                        json.WriteString(name, IdentifierMask.Account(account));
+                        break;
+                    case MaskedIdentifier identifier:
+                        json.WriteString(name, identifier.ToString());
+                        break;
                     default:
-                        json.WriteString(name, value.ToString());
+                        json.WriteString(name, IdentifierText.Mask(value.ToString() ?? string.Empty));
                         break;
                 }
             }

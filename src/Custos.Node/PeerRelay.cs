@@ -15,7 +15,8 @@ namespace Custos.Node;
 /// Reads frames from peers and turns them into consensus input: consensus messages pass through; batches are
 /// decoded, their signatures verified in parallel (a batch with a bad signature gets its sender banned), and kept;
 /// compact proposals are rebuilt from the batches they name, fetching missing ones from the sender first. It also
-/// forms this node's own batches from its mempool and shares them. Malformed frames get the peer banned (NET-4).
+/// forms this node's own batches from its mempool and shares them. Privacy frames go to the <see cref="PrivateDataService"/>.
+/// Malformed frames get the peer banned (NET-4).
 /// </summary>
 internal sealed class PeerRelay : IAsyncDisposable
 {
@@ -63,6 +64,9 @@ internal sealed class PeerRelay : IAsyncDisposable
         _log = log;
         _clock = clock;
     }
+
+    /// <summary>Where privacy frames go; a node without it ignores them (they are not misbehaviour).</summary>
+    public PrivateDataService? Privacy { get; init; }
 
     /// <summary>How long the former waits for more transactions before sealing a partial batch.</summary>
     public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(20);
@@ -189,6 +193,10 @@ internal sealed class PeerRelay : IAsyncDisposable
             case FrameKind.BatchResponse:
                 var answer = BatchResponse.Parser.ParseFrom(frame.Payload.Span);
                 foreach (var batch in answer.Batches) _verification.Writer.TryWrite((frame.Peer, batch.Memory));
+                break;
+            case FrameKind.Privacy:
+                // The store flushes each write to disk, so privacy frames are handled beside this loop, like batches.
+                Privacy?.Post(frame.Peer, frame.Payload);
                 break;
             default:
                 Misbehaved(frame.Peer, $"unexpected frame kind {frame.Kind}");

@@ -45,6 +45,13 @@ internal sealed class LengthPrefixedWriter
         return this;
     }
 
+    /// <summary>Appends bytes without a length: only for a fixed prefix at the start.</summary>
+    public LengthPrefixedWriter AddRaw(ReadOnlySpan<byte> bytes)
+    {
+        _buffer.Write(bytes);
+        return this;
+    }
+
     public LengthPrefixedWriter Add(string field) => Add(Encoding.UTF8.GetBytes(field));
 
     public LengthPrefixedWriter Add(ulong value)

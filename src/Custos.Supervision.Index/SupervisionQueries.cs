@@ -105,9 +105,16 @@ public sealed class SupervisionQueries(SupervisionIndexOptions options) : IAsync
         return rows;
     }
 
-    /// <summary>Writes the records of blocks [from, to] as JSON lines, one transaction per line, in chain order (extraction, SUP-1).</summary>
-    public async Task<long> ExportAsync(ulong fromHeight, ulong toHeight, Stream output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the records of blocks [from, to] as JSON lines, one transaction per line, in chain order (extraction,
+    /// SUP-1). <paramref name="account"/> renders the sender and <paramref name="text"/> the message (the API masks the
+    /// accounts in them unless the regulator reveals them); by default they are written as they are.
+    /// </summary>
+    public async Task<long> ExportAsync(ulong fromHeight, ulong toHeight, Stream output, CancellationToken cancellationToken, Func<byte[], string>? account = null,
+        Func<string, string>? text = null)
     {
+        account ??= Convert.ToHexStringLower;
+        text ??= static message => message;
         if (toHeight < fromHeight) throw new CustosException(ErrorCode.InvalidField, "toHeight is below fromHeight");
         await using var command = _dataSource.CreateCommand(
             "SELECT height, tx_index, transaction_id, time, sender, sender_organisation, contract, contract_version, method, nonce, code_name, message, gas_used, amount " +
@@ -125,20 +132,21 @@ public sealed class SupervisionQueries(SupervisionIndexOptions options) : IAsync
             json.WriteNumber("index", reader.GetInt32(1));
             json.WriteString("transaction_id", Convert.ToHexStringLower((byte[])reader[2]));
             json.WriteString("time", new DateTimeOffset(reader.GetDateTime(3), TimeSpan.Zero).ToString("O", CultureInfo.InvariantCulture));
-            json.WriteString("sender", Convert.ToHexStringLower((byte[])reader[4]));
+            json.WriteString("sender", account((byte[])reader[4]));
             json.WriteString("sender_organisation", reader.IsDBNull(5) ? null : reader.GetString(5));
             json.WriteString("contract", reader.GetString(6));
             json.WriteNumber("contract_version", reader.GetInt64(7));
             json.WriteString("method", reader.GetString(8));
             json.WriteString("nonce", reader.GetDecimal(9).ToString(CultureInfo.InvariantCulture));
             json.WriteString("outcome", reader.IsDBNull(10) ? null : reader.GetString(10));
-            json.WriteString("message", reader.GetString(11));
+            json.WriteString("message", text(reader.GetString(11)));
             json.WriteString("gas_used", reader.GetDecimal(12).ToString(CultureInfo.InvariantCulture));
             if (reader.IsDBNull(13)) json.WriteNull("amount");
             else json.WriteString("amount", reader.GetDecimal(13).ToString(CultureInfo.InvariantCulture));
             json.WriteEndObject();
             await json.FlushAsync(cancellationToken).ConfigureAwait(false);
-            output.WriteByte((byte)'\n');
+            // Asynchronously: an HTTP response body refuses synchronous writes.
+            await output.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             written++;
         }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Custos.Core;
 using Custos.Node.Tests.Support;
+using Custos.Privacy.Masking;
 using CsCheck;
 
 namespace Custos.Node.Tests;
@@ -107,5 +109,48 @@ public sealed class NodeLogTests
 
         var lines = Lines(output);
         Assert.Equal(Enumerable.Range(0, 200), lines.Select(l => l.GetProperty("index").GetInt32()).Order());
+    }
+}
+
+public sealed class NodeLogMaskingTests
+{
+    private static readonly AccountId Account = new(0x0123_4567_89ab_cdefUL, 0xfedc_ba98_7654_3210UL);
+
+    private static (NodeLog Log, StringWriter Output) NewLog()
+    {
+        var output = new StringWriter { NewLine = "\n" };
+        return (new NodeLog("node1", output, new FixedClock(DateTimeOffset.UnixEpoch)), output);
+    }
+
+    [Fact]
+    public void Account_id_passed_to_the_log_appears_only_masked()
+    {
+        var (log, output) = NewLog();
+
+        log.Info("typed", ("account", Account));
+        log.Info("identifier", ("pseudonym", new MaskedIdentifier(IdentifierKind.Pseudonym, Account.ToString())));
+        log.Warn("text", ("reason", $"account {Account} is frozen"), ("query", $"?account={Account.ToString().ToUpperInvariant()}&limit=5"));
+
+        var text = output.ToString();
+        Assert.DoesNotContain(Account.ToString(), text, StringComparison.OrdinalIgnoreCase);
+        Assert.False(IdentifierText.HoldsAccount(text));
+        var lines = text.TrimEnd('\n').Split('\n').Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("0123************************3210", lines[0].GetProperty("account").GetString());
+        Assert.Equal("0123************************3210", lines[1].GetProperty("pseudonym").GetString());
+        Assert.Equal("account 0123************************3210 is frozen", lines[2].GetProperty("reason").GetString());
+        Assert.Equal("?account=0123************************3210&limit=5", lines[2].GetProperty("query").GetString());
+    }
+
+    [Fact]
+    public void Hashes_and_names_are_not_identifiers_and_stay_whole()
+    {
+        var (log, output) = NewLog();
+        var hash = Convert.ToHexStringLower(new byte[32].Select((_, i) => (byte)(i + 1)).ToArray());
+
+        log.Info("committed", ("block", hash), ("node", "org1-validator-1"), ("organisation", "org1"));
+
+        var line = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.Equal(hash, line.GetProperty("block").GetString());
+        Assert.Equal("org1-validator-1", line.GetProperty("node").GetString());
     }
 }

@@ -222,7 +222,7 @@ internal sealed class SupervisionScenario(NetworkDirectory network, DevnetProces
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (found is null && DateTime.UtcNow < deadline)
         {
-            var (status, body) = await GetSignedAsync(http, regulator, SupervisionAlertsPath, cancellationToken);
+            var (status, body) = await GetSignedAsync(http, regulator, RevealedAlertsPath, cancellationToken);
             if (status == HttpStatusCode.OK)
             {
                 var page = JsonParser.Default.Parse<AlertPage>(body);
@@ -234,8 +234,14 @@ internal sealed class SupervisionScenario(NetworkDirectory network, DevnetProces
 
         _run.Expect(found is not null && new AccountId(found.SubjectAccount.Span) == payer,
             "the large payment raised a large-value alert naming the payer's pseudonym", found is null ? "no alert within 60 s" : $"alert at height {found.Height}: {found.Detail}");
+        var (maskedStatus, masked) = await GetSignedAsync(http, regulator, SupervisionAlertsPath, cancellationToken);
+        var mask = Custos.Privacy.Masking.IdentifierMask.Account(payer);
+        _run.Expect(maskedStatus == HttpStatusCode.OK && masked.Contains(mask, StringComparison.Ordinal) && !masked.Contains(payer.ToString(), StringComparison.Ordinal),
+            "without a reveal the alerts show the payer's pseudonym masked", $"HTTP {(int)maskedStatus}: {mask}");
         var (refused, _) = await GetSignedAsync(http, registrar, SupervisionAlertsPath, cancellationToken);
         _run.Expect(refused is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized, "alerts are refused to a non-regulator", $"HTTP {(int)refused}");
+        var (revealRefused, _) = await GetSignedAsync(http, registrar, RevealedAlertsPath, cancellationToken);
+        _run.Expect(revealRefused == HttpStatusCode.Forbidden, "a reveal of the alerts' accounts is refused to a non-regulator", $"HTTP {(int)revealRefused}");
 
         if (found is null) return;
         var id = Convert.ToHexStringLower(found.Id.ToByteArray());
@@ -321,6 +327,9 @@ internal sealed class SupervisionScenario(NetworkDirectory network, DevnetProces
     }
 
     private const string SupervisionAlertsPath = "/v1/supervision/alerts?fromHeight=0";
+
+    // The alerts mask accounts by default; tracing one to its pseudonym is a recorded reveal with a purpose (PRI-4).
+    private static readonly string RevealedAlertsPath = SupervisionAlertsPath + "&reveal=true&purpose=" + Uri.EscapeDataString("trace the large-value alert to the payer pseudonym");
 
     private static async Task<(HttpStatusCode Status, string Body)> GetSignedAsync(HttpClient http, NetworkUser user, string pathAndQuery, CancellationToken cancellationToken)
     {

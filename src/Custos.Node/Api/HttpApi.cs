@@ -131,9 +131,11 @@ internal sealed class HttpApi : IAsyncDisposable
         }
     }
 
-    private static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
+    internal static IResult Problem(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: error.Code switch
     {
         ErrorCode.NotFound => 404,
+        ErrorCode.NotEntitled => 403,
+        ErrorCode.CommitmentMismatch or ErrorCode.PrivateDataPurged => 409,
         ErrorCode.NotAuthorised or ErrorCode.SignatureInvalid or ErrorCode.CertificateUntrusted or ErrorCode.CertificateExpired or ErrorCode.CertificateRevoked
             or ErrorCode.CertificateWrongRole => 401,
         ErrorCode.MempoolFull or ErrorCode.SenderLimitExceeded => 429,

@@ -14,7 +14,8 @@ namespace Custos.Node.Api;
 /// The client API's gRPC service (<c>custos.v1.Ledger</c>). Callers are authenticated by their client certificate in
 /// the TLS handshake (the listener admits client roles only); transactions are additionally signed by their sender.
 /// Errors are typed: a refused transaction comes back with its <see cref="ErrorCode"/>; a bad request is an RPC
-/// error whose detail starts with the code's name.
+/// error whose detail starts with the code's name, with any account id in the message masked (PRI-4). Everything
+/// else it returns is verifiable material, which is never altered (<see cref="LedgerQueries"/>).
 /// </summary>
 internal sealed class LedgerApiService(LedgerQueries queries) : Ledger.LedgerBase
 {
@@ -80,5 +81,5 @@ internal sealed class LedgerApiService(LedgerQueries queries) : Ledger.LedgerBas
         ErrorCode.MempoolFull or ErrorCode.SenderLimitExceeded => StatusCode.ResourceExhausted,
         ErrorCode.StorageIo or ErrorCode.StorageCorrupt => StatusCode.Internal,
         _ => StatusCode.InvalidArgument,
-    }, $"{error.Code}: {error.Message}"));
+    }, $"{error.Code}: {IdentifierText.Mask(error.Message)}"));
 }

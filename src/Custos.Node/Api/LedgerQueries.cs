@@ -14,6 +14,10 @@ namespace Custos.Node.Api;
 /// <summary>
 /// What the client API can ask a node, independent of the transport (gRPC and REST share it). Reads come from
 /// storage, which is safe to read while the consensus thread writes; submissions go through mempool admission.
+/// Identifiers (PRI-4): what these answers carry about accounts is signed or proven material that clients verify
+/// (transaction envelopes, blocks, receipts, state values with their Merkle proofs, epoch proofs), already
+/// pseudonymous, and returned byte for byte so that the light client keeps verifying it; the status view names
+/// nodes, not people. The one text written here, an admission's refusal message, has its account ids masked.
 /// </summary>
 internal sealed class LedgerQueries(
     ChainSetup chain,
@@ -44,7 +48,7 @@ internal sealed class LedgerQueries(
             {
                 TransactionId = admission.Id.ToByteString(),
                 Code = admission.Error?.Code ?? ErrorCode.Ok,
-                Message = admission.Error?.Message ?? "",
+                Message = IdentifierText.Mask(admission.Error?.Message ?? ""),
             });
         }
 

@@ -6,6 +6,7 @@ using Custos.Core.Wire;
 using Custos.Execution.Wire;
 using Custos.Identity;
 using Custos.Network.Tls;
+using Custos.Privacy.Audit;
 using Custos.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,21 +15,62 @@ using Microsoft.AspNetCore.Routing;
 namespace Custos.Node.Api;
 
 /// <summary>
-/// Who may read supervision alerts: a request signed like every REST call (<see cref="RequestSignature"/>) whose
+/// Who may read the supervision APIs: a request signed like every REST call (<see cref="RequestSignature"/>) whose
 /// certificate carries the regulator role (SUP-6). Other roles are refused with
-/// <see cref="ErrorCode.CertificateWrongRole"/>.
+/// <see cref="ErrorCode.CertificateWrongRole"/>. Identifiers in the responses are masked unless the request asks
+/// for a full display (<see cref="IdentifierDisplay"/>); asking is refused with <see cref="ErrorCode.NotAuthorised"/>
+/// (HTTP 403) to any role but <see cref="RevealRoles"/>, before anything else is looked at.
 /// </summary>
-public sealed class SupervisionAccess(RequestSignature signature, TrustStore trust)
+public sealed class SupervisionAccess(RequestSignature signature, TrustStore trust, NodeLog log, PrivacyAuditLog? audit = null)
 {
     private static readonly CertificateRole[] Regulator = [CertificateRole.Regulator];
+
+    /// <summary>The roles that may see identifiers in full.</summary>
+    public static IReadOnlyCollection<CertificateRole> RevealRoles { get; } = Regulator;
 
     public CustosError? Check(HttpRequest request)
     {
         if (signature.Check(request) is { } refusal) return refusal;
-        // The signature check accepted any client role and proved the header base64; now the role must be the regulator's.
-        var der = Convert.FromBase64String(request.Headers[RequestSignature.CertificateHeader].ToString());
-        return trust.TryValidate(der, Regulator, out _, out var error) ? null : error;
+        return trust.TryValidate(Certificate(request), Regulator, out _, out var error) ? null : error;
     }
+
+    /// <summary>
+    /// Admits a request and says how its response shows identifiers; returns the refusal to send instead, if any.
+    /// <paramref name="caller"/> is the regulator's identity when admitted.
+    /// </summary>
+    public IResult? Admit(HttpRequest request, out ValidatedIdentity? caller, out IdentifierDisplay display)
+    {
+        caller = null;
+        display = IdentifierDisplay.Masked;
+        if (signature.Check(request) is { } refusal) return SupervisionAlertsApi.Problem(refusal);
+        // The signature check accepted any client role and proved the header base64; this finds which role.
+        var der = Certificate(request);
+        if (!trust.TryValidate(der, HandshakePolicy.ClientRoles, out var identity, out var error)) return SupervisionAlertsApi.Problem(error);
+        try
+        {
+            var reveal = IdentifierDisplay.Requested(request.Query);
+            if (reveal && !RevealRoles.Contains(identity.Role))
+            {
+                log.Warn("identifier-reveal-refused", ("by", identity.CommonName), ("organisation", identity.Organisation), ("role", identity.Role.ToString()),
+                    ("path", request.Path.Value));
+                return Refusal(new CustosError(ErrorCode.NotAuthorised, $"a full display of identifiers is for the regulator, not the {identity.Role} role"));
+            }
+
+            if (!trust.TryValidate(der, Regulator, out _, out var wrongRole)) return SupervisionAlertsApi.Problem(wrongRole);
+            caller = identity;
+            if (reveal) display = IdentifierDisplay.RevealTo(identity, request, log, trust.Suite, audit);
+            return null;
+        }
+        catch (CustosException e)
+        {
+            return SupervisionAlertsApi.Problem(e.Error);
+        }
+    }
+
+    // Refused although authenticated: 403, whatever the code.
+    private static IResult Refusal(CustosError error) => Results.Json(new { code = error.Code.ToString(), message = error.Message }, statusCode: 403);
+
+    private static byte[] Certificate(HttpRequest request) => Convert.FromBase64String(request.Headers[RequestSignature.CertificateHeader].ToString());
 }
 
 /// <summary>
@@ -43,6 +85,11 @@ public sealed class SupervisionAccess(RequestSignature signature, TrustStore tru
 /// stored alerts from <c>fromHeight</c>, then new ones as blocks are evaluated, with a comment line every 15 s of
 /// silence to keep proxies from closing the connection.</item>
 /// </list>
+/// Both mask the accounts they render (<c>subjectAccount</c>, <c>counterparty</c>, and account ids in <c>detail</c>):
+/// masked, the fields hold the mask as text, such as <c>"0000************************0001"</c>, which is no longer
+/// protobuf JSON for an <c>Alert</c> and must not be parsed as one. With <c>reveal=true&amp;purpose=…</c> the regulator
+/// gets the canonical protobuf JSON with every account in full, and each account shown is recorded
+/// (<see cref="IdentifierDisplay"/>).
 /// </summary>
 public static class SupervisionAlertsApi
 {
@@ -56,12 +103,12 @@ public static class SupervisionAlertsApi
     {
         routes.MapGet(AlertsPath, (HttpRequest request) =>
         {
-            if (access.Check(request) is { } refusal) return Problem(refusal);
+            if (access.Admit(request, out _, out var display) is { } refusal) return refusal;
             try
             {
                 var query = AlertQuery.Parse(request.Query);
                 var page = store.Query(query.FromHeight, query.ToHeight, query.Account, query.Limit);
-                return Results.Text(AlertJson.Format(page.ToMessage()), "application/json");
+                return Results.Text(AlertView.Format(page.ToMessage(), display), "application/json");
             }
             catch (CustosException e)
             {
@@ -71,9 +118,9 @@ public static class SupervisionAlertsApi
 
         routes.MapGet(StreamPath, async (HttpContext context) =>
         {
-            if (access.Check(context.Request) is { } refusal)
+            if (access.Admit(context.Request, out _, out var display) is { } refusal)
             {
-                await Problem(refusal).ExecuteAsync(context).ConfigureAwait(false);
+                await refusal.ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
 
@@ -88,13 +135,14 @@ public static class SupervisionAlertsApi
                 return;
             }
 
-            await StreamAsync(context, store, feed, streamQueueCapacity, query, context.RequestAborted).ConfigureAwait(false);
+            await StreamAsync(context, store, feed, streamQueueCapacity, query, display, context.RequestAborted).ConfigureAwait(false);
         }).WithName("StreamSupervisionAlerts");
 
         return routes;
     }
 
-    private static async Task StreamAsync(HttpContext context, AlertStore store, AlertFeed feed, int queueCapacity, AlertQuery query, CancellationToken aborted)
+    private static async Task StreamAsync(HttpContext context, AlertStore store, AlertFeed feed, int queueCapacity, AlertQuery query, IdentifierDisplay display,
+        CancellationToken aborted)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -118,7 +166,7 @@ public static class SupervisionAlertsApi
             }
 
             if (!sentIds.Add(id)) return;
-            await response.WriteAsync($"id: {id}\nevent: alert\ndata: {AlertJson.Format(alert)}\n\n", Encoding.UTF8, aborted).ConfigureAwait(false);
+            await response.WriteAsync($"id: {id}\nevent: alert\ndata: {AlertView.Format(alert, display)}\n\n", Encoding.UTF8, aborted).ConfigureAwait(false);
         }
 
         try

@@ -20,6 +20,8 @@ namespace Custos.Node.Api;
 /// <item><c>GET /v1/supervision/statistics?by=contract|organisation&amp;from=YYYY-MM-DD&amp;to=YYYY-MM-DD</c>: daily statistics.</item>
 /// <item><c>GET /v1/supervision/export?fromHeight=&amp;toHeight=</c>: the records of a range of blocks as JSON lines.</item>
 /// </list>
+/// Accounts in the answers (<c>sender</c>, <c>counterparty</c>) are masked unless the request adds
+/// <c>reveal=true&amp;purpose=…</c>; each account then shown in full is recorded (<see cref="IdentifierDisplay"/>).
 /// </summary>
 public static class SupervisionAuditApi
 {
@@ -27,13 +29,11 @@ public static class SupervisionAuditApi
     public const string StatisticsPath = "/v1/supervision/statistics";
     public const string ExportPath = "/v1/supervision/export";
     private const ulong ExportBlocksMax = 100_000;
-    private static readonly CertificateRole[] Regulator = [CertificateRole.Regulator];
-
     public static IEndpointRouteBuilder MapSupervisionAudit(this IEndpointRouteBuilder routes, SupervisionQueries queries, SupervisionAccess access, TrustStore trust, NodeLog log)
     {
         routes.MapGet(TransactionsPath, async (HttpRequest request, CancellationToken cancellationToken) =>
         {
-            if (Authorise(request, access, trust, log) is { } refused) return refused;
+            if (Authorise(request, access, log, out var display) is { } refused) return refused;
             try
             {
                 var q = request.Query;
@@ -48,7 +48,8 @@ public static class SupervisionAuditApi
                     Organisation = Text(q, "organisation"),
                     Limit = (int)(Number(q, "limit") ?? 100),
                 };
-                return Results.Json(await queries.TransactionsAsync(filter, cancellationToken).ConfigureAwait(false));
+                var rows = await queries.TransactionsAsync(filter, cancellationToken).ConfigureAwait(false);
+                return Results.Json(Render(rows, display));
             }
             catch (CustosException e)
             {
@@ -58,7 +59,7 @@ public static class SupervisionAuditApi
 
         routes.MapGet(StatisticsPath, async (HttpRequest request, CancellationToken cancellationToken) =>
         {
-            if (Authorise(request, access, trust, log) is { } refused) return refused;
+            if (Authorise(request, access, log, out _) is { } refused) return refused;
             try
             {
                 var by = Text(request.Query, "by") ?? "contract";
@@ -73,14 +74,14 @@ public static class SupervisionAuditApi
 
         routes.MapGet(ExportPath, async (HttpContext context, CancellationToken cancellationToken) =>
         {
-            if (Authorise(context.Request, access, trust, log) is { } refused) return refused;
+            if (Authorise(context.Request, access, log, out var display) is { } refused) return refused;
             try
             {
                 var from = Number(context.Request.Query, "fromHeight") ?? 0;
                 var to = Number(context.Request.Query, "toHeight") ?? throw new CustosException(ErrorCode.InvalidField, "toHeight is required");
                 if (to >= from && to - from >= ExportBlocksMax) throw new CustosException(ErrorCode.TooLarge, $"export at most {ExportBlocksMax} blocks at a time");
                 context.Response.ContentType = "application/x-ndjson";
-                await queries.ExportAsync(from, to, context.Response.Body, cancellationToken).ConfigureAwait(false);
+                await queries.ExportAsync(from, to, context.Response.Body, cancellationToken, account: sender => display.Account(sender), text: display.Text).ConfigureAwait(false);
                 return Results.Empty;
             }
             catch (CustosException e)
@@ -91,20 +92,26 @@ public static class SupervisionAuditApi
         return routes;
     }
 
-    /// <summary>Refuses anyone but the regulator; logs who asked what (never the signature or certificate bytes).</summary>
-    private static IResult? Authorise(HttpRequest request, SupervisionAccess access, TrustStore trust, NodeLog log)
+    /// <summary>
+    /// Refuses anyone but the regulator; logs who asked what (never the signature or certificate bytes, and the
+    /// accounts in the query masked by the log itself).
+    /// </summary>
+    private static IResult? Authorise(HttpRequest request, SupervisionAccess access, NodeLog log, out IdentifierDisplay display)
     {
-        if (access.Check(request) is { } refusal)
+        if (access.Admit(request, out var caller, out display) is { } refusal)
         {
-            log.Warn("supervision-query-refused", ("path", request.Path.Value), ("code", refusal.Code.ToString()));
-            return Problem(refusal);
+            log.Warn("supervision-query-refused", ("path", request.Path.Value));
+            return refusal;
         }
 
-        var der = Convert.FromBase64String(request.Headers[RequestSignature.CertificateHeader].ToString());
-        var caller = trust.TryValidate(der, Regulator, out var identity, out _) ? $"{identity.CommonName}" : "unknown";
-        log.Info("supervision-query", ("by", caller), ("path", request.Path.Value), ("query", request.QueryString.Value));
+        log.Info("supervision-query", ("by", caller?.CommonName ?? "unknown"), ("path", request.Path.Value), ("query", request.QueryString.Value),
+            ("reveal", display.Revealed));
         return null;
     }
+
+    /// <summary>Transactions with their accounts as <paramref name="display"/> shows them.</summary>
+    internal static IReadOnlyList<TransactionRow> Render(IReadOnlyList<TransactionRow> rows, IdentifierDisplay display) =>
+        rows.Select(r => r with { Sender = display.Account(r.Sender)!, Counterparty = display.Account(r.Counterparty) }).ToList();
 
     private static string? Text(IQueryCollection query, string name) => query.TryGetValue(name, out var value) && value.Count > 0 && value[0] is { Length: > 0 } text ? text : null;
 

@@ -58,9 +58,12 @@ public sealed class PrivacyPolicy
         _collections.TryGetValue((contract, collection), out var organisations) && Array.BinarySearch(organisations, organisation, StringComparer.Ordinal) >= 0;
 
     /// <summary>The policy in force in <paramref name="state"/>, or <see cref="Default"/> before any was set.</summary>
-    public static PrivacyPolicy Read(IStateReader state)
+    public static PrivacyPolicy Read(IStateReader state) =>
+        state.TryGet(PrivacyPolicyContract.PolicyKey, out var bytes) ? FromStored(bytes) : Default;
+
+    /// <summary>The policy as <see cref="PrivacyPolicyContract"/> stored it.</summary>
+    internal static PrivacyPolicy FromStored(byte[] bytes)
     {
-        if (!state.TryGet(PrivacyPolicyContract.PolicyKey, out var bytes)) return Default;
         var record = PrivacyPolicyRecord.Parser.ParseFrom(bytes);
         // The contract stores only validated policies; anything else in state is corruption, not input.
         return TryCreate(record, out var policy, out var error)

@@ -4,6 +4,7 @@ using Custos.Core;
 using Custos.Core.Wire;
 using Custos.Execution;
 using Custos.Execution.Wire;
+using Custos.Privacy.PrivateData;
 using Custos.Privacy.Wire;
 using Google.Protobuf;
 
@@ -19,6 +20,10 @@ namespace Custos.Privacy.Policy;
 /// first <c>designate</c> call by a special-privilege account names the designated account (itself, or the account
 /// in the arguments); from then on only the designated account may hand the role over. Refused calls leave no state
 /// but are recorded, like every transaction, in their receipt with the typed error.
+/// Commitments: <c>commit</c> records the salted commitment of a private record kept off chain at the entitled
+/// organisations' nodes (§14.3.4). Only an account of an organisation the policy in force entitles to the collection
+/// commits. The first commit of a key names no previous commitment; a later one (the value was rewritten) names the
+/// commitment it replaces, so a stale or replayed writer cannot overwrite a newer value. The version counts commits.
 /// </remarks>
 public sealed class PrivacyPolicyContract : ISystemContract
 {
@@ -34,6 +39,14 @@ public sealed class PrivacyPolicyContract : ISystemContract
     public static byte[] PolicyKey { get; } = StateKeys.For(ContractName, "policy");
 
     public static byte[] ChangeCountKey { get; } = StateKeys.For(ContractName, "change-count");
+
+    /// <summary>Where the commitment of one private record is kept: the address, length-prefixed, under <c>commitment/</c>.</summary>
+    public static byte[] CommitmentKey(string contract, string collection, ReadOnlySpan<byte> key) =>
+        StateKeys.For(ContractName, new LengthPrefixedWriter().AddRaw("commitment/"u8).Add(contract).Add(collection).Add(key).ToArray());
+
+    /// <summary>The commitment the chain holds for a private record, or null when none was committed.</summary>
+    public static PrivateDataCommitment? ReadCommitment(IStateReader state, string contract, string collection, ReadOnlySpan<byte> key) =>
+        state.TryGet(CommitmentKey(contract, collection, key), out var bytes) ? PrivateDataCommitment.Parser.ParseFrom(bytes) : null;
 
     public static byte[] ChangeKey(ulong sequence)
     {
@@ -60,6 +73,7 @@ public sealed class PrivacyPolicyContract : ISystemContract
         {
             case "designate": Designate(call); break;
             case "set_policy": SetPolicy(call); break;
+            case "commit": Commit(call); break;
             default: throw new ContractFailure(ErrorCode.MethodNotFound, $"{Name} has no method '{call.Method}'");
         }
     }
@@ -108,6 +122,63 @@ public sealed class PrivacyPolicyContract : ISystemContract
         call.Put(PolicyKey, policy.Record.ToByteArray());
         Record(call, reason, change => change.Policy = policy.Record);
     }
+
+    private static void Commit(ContractCall call)
+    {
+        var arguments = call.ParseArguments(PrivacyCommitArguments.Parser);
+        if (!IsName(arguments.Contract) || !IsName(arguments.Collection))
+        {
+            throw new ContractFailure(ErrorCode.InvalidArguments, $"contract and collection names have 1 to {PrivacyPolicy.NameLengthMax} bytes");
+        }
+
+        if (arguments.Key.IsEmpty || arguments.Key.Length > PrivateDataStore.KeySizeBytesMax)
+        {
+            throw new ContractFailure(ErrorCode.InvalidArguments, $"a private key has 1 to {PrivateDataStore.KeySizeBytesMax} bytes");
+        }
+
+        if (arguments.Commitment.Length != Hash32.SizeBytes) throw new ContractFailure(ErrorCode.InvalidArguments, "a commitment is 32 bytes");
+        if (!arguments.PreviousCommitment.IsEmpty && arguments.PreviousCommitment.Length != Hash32.SizeBytes)
+        {
+            throw new ContractFailure(ErrorCode.InvalidArguments, "the previous commitment is empty or 32 bytes");
+        }
+
+        var policy = call.Get(PolicyKey) is { } policyBytes ? PrivacyPolicy.FromStored(policyBytes) : PrivacyPolicy.Default;
+        if (!policy.IsEntitled(call.Caller.Organisation, arguments.Contract, arguments.Collection))
+        {
+            throw new ContractFailure(ErrorCode.NotEntitled, $"organisation {call.Caller.Organisation} is not entitled to {arguments.Contract}/{arguments.Collection}");
+        }
+
+        var key = CommitmentKey(arguments.Contract, arguments.Collection, arguments.Key.Span);
+        var current = call.Get(key) is { } currentBytes ? PrivateDataCommitment.Parser.ParseFrom(currentBytes) : null;
+        if (current is null && !arguments.PreviousCommitment.IsEmpty)
+        {
+            throw new ContractFailure(ErrorCode.CommitmentMismatch, "nothing is committed for this key yet: give no previous commitment");
+        }
+
+        if (current is not null)
+        {
+            if (!current.Commitment.Equals(arguments.PreviousCommitment))
+            {
+                throw new ContractFailure(ErrorCode.CommitmentMismatch, "the previous commitment is not the one on chain (a newer value was committed, or none was named)");
+            }
+
+            if (current.Commitment.Equals(arguments.Commitment)) throw new ContractFailure(ErrorCode.InvalidArguments, "this commitment is the one on chain already");
+        }
+
+        var record = new PrivateDataCommitment
+        {
+            Commitment = arguments.Commitment,
+            Version = (current?.Version ?? 0) + 1,
+            By = call.CallerId.ToByteString(),
+            Organisation = call.Caller.Organisation,
+            Height = call.Block.Height,
+            TransactionId = call.TransactionId.ToByteString(),
+        };
+        call.Put(key, record.ToByteArray());
+        call.Emit("private_data_committed", record);
+    }
+
+    private static bool IsName(string name) => !string.IsNullOrEmpty(name) && Encoding.UTF8.GetByteCount(name) <= PrivacyPolicy.NameLengthMax;
 
     private static string RequireReason(string reason)
     {
