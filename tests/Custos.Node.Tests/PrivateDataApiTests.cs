@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Custos.Core;
 using Custos.Network.Tls;
 using Custos.Node.Api;
 using Custos.Node.Tests.Support;
@@ -51,8 +52,9 @@ public sealed class PrivateDataApiTests : IAsyncLifetime
         await _cluster.DisposeAsync();
     }
 
-    private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string pathAndQuery, TestUser? user, byte[]? body = null)
+    private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string pathAndQuery, TestUser? user, byte[]? body = null, bool signValue = true)
     {
+        if (method == HttpMethod.Put && body is not null && signValue) pathAndQuery += "&valueHash=" + PrivacyCluster.Suite.Hash(body);
         using var request = new HttpRequestMessage(method, pathAndQuery);
         if (body is not null) request.Content = new ByteArrayContent(body);
         if (user is not null)
@@ -136,5 +138,20 @@ public sealed class PrivateDataApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("Malformed", body.GetProperty("code").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, Record + "?purpose=x", Org1Client)).Status);
+    }
+
+    [Fact]
+    public async Task A_write_whose_body_is_not_the_value_the_signed_query_names_is_refused_and_stores_nothing()
+    {
+        var signedFor = "王五"u8.ToArray();
+        var pathAndQuery = Record + "?purpose=onboarding&valueHash=" + PrivacyCluster.Suite.Hash(signedFor);
+
+        var (status, body) = await SendAsync(HttpMethod.Put, pathAndQuery, Org1Client, "someone else"u8.ToArray(), signValue: false);
+        var (unsigned, _) = await SendAsync(HttpMethod.Put, Record + "?purpose=onboarding", Org1Client, signedFor, signValue: false);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidField", body.GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, unsigned);
+        Assert.False(_cluster.Store("n1").TryGetCommitment("dcep", "kyc", Key, out _, out _));
     }
 }

@@ -39,7 +39,8 @@ internal sealed class PrivateDataAccess(RequestSignature signature, TrustStore t
 /// hexadecimal. Writing, reading and purging are for clients of this node's organisation only; the commitment is for
 /// any consortium client. JSON bytes are hexadecimal, except the value (base64).
 /// <list type="bullet">
-/// <item><c>PUT /v1/private/{contract}/{collection}/{key}?purpose=</c>: the body is the value (at most 1 MiB). Stores
+/// <item><c>PUT /v1/private/{contract}/{collection}/{key}?purpose=&amp;valueHash=</c>: the body is the value (at most 1 MiB),
+/// and <c>valueHash</c> its suite hash in hexadecimal, so that the request signature binds the value too. Stores
 /// it, queues its replica for the other entitled organisations' nodes, and returns <c>commitment</c> and
 /// <c>previousCommitment</c> (the one on chain now, or null), which the client commits with system.privacy / commit.</item>
 /// <item><c>GET /v1/private/{contract}/{collection}/{key}?purpose=</c>: the value, its opening (<c>salt</c>,
@@ -50,7 +51,8 @@ internal sealed class PrivateDataAccess(RequestSignature signature, TrustStore t
 /// <item><c>GET /v1/private/{contract}/{collection}/{key}/commitment</c>: the commitment held here, whether it was
 /// purged, and the one on chain. No value is read. Who purged and why is shown to this organisation's clients only.</item>
 /// </list>
-/// Purpose and reason travel in the query, so the request signature covers them. The body is not signed: see docs/privacy.md.
+/// Purpose, reason and the value's hash travel in the query, so the request signature covers them: a captured request
+/// cannot be replayed with another value.
 /// </summary>
 internal static class PrivateDataApi
 {
@@ -69,6 +71,7 @@ internal static class PrivateDataApi
                 var keyBytes = ParseKey(key);
                 var reader = Reader(identity, request, "purpose");
                 var value = await ReadValueAsync(request).ConfigureAwait(false);
+                RequireSignedValue(request, privacy, value);
                 var put = privacy.Put(contract, collection, keyBytes, value, reader);
                 return Results.Json(new
                 {
@@ -197,6 +200,17 @@ internal static class PrivateDataApi
         catch (FormatException)
         {
             throw new CustosException(ErrorCode.Malformed, "the key is hexadecimal");
+        }
+    }
+
+    /// <summary>The signature covers the query, not the body: the query's <c>valueHash</c> binds the body to it.</summary>
+    private static void RequireSignedValue(HttpRequest request, PrivateDataService privacy, byte[] value)
+    {
+        var claimed = request.Query["valueHash"].ToString();
+        if (claimed.Length == 0) throw new CustosException(ErrorCode.InvalidField, "a private value is written with valueHash, the hexadecimal hash of the body, in the signed query");
+        if (!string.Equals(claimed, privacy.Suite.Hash(value).ToString(), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CustosException(ErrorCode.InvalidField, "the body is not the value whose hash the signed query names");
         }
     }
 
