@@ -26,6 +26,9 @@ internal sealed class SimReplica(SimNode node, int instance, IHashFunction hash)
 
     public JournalChain Journal { get; } = new(hash);
 
+    /// <summary>The executed currency state (currency workload only), durable with the ledger it belongs to.</summary>
+    public CurrencyLedger? Currency { get; init; }
+
     // Volatile.
     public ConsensusEngine? Engine { get; set; }
 

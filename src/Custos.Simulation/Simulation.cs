@@ -38,12 +38,14 @@ public sealed class Simulation
     private readonly List<SimNode> _nodes = [];
     private readonly List<string> _violations = [];
     private readonly Dictionary<ulong, (Hash32 Hash, NodeId Node)> _committed = [];
+    private readonly Dictionary<ulong, (Hash32 Root, string Replica)> _stateRoots = [];
     private readonly Dictionary<(NodeId Node, ulong Epoch, ulong Round, SignedKind Kind), ByteString> _signedByHonest = [];
     private readonly HashSet<(ulong Epoch, ulong Round, SignedKind Kind, uint Author)> _evidence = [];
     private readonly StringBuilder _scenario = new();
     private readonly ISigningKey _client;
     private readonly EngineMutation _engineMutation;
     private EpochPlan _plan = null!;
+    private CurrencyWorkload? _currency;
     private CommittedBlock _genesis = null!;
     private BlockExecuted _genesisExecution = null!;
     private long _now = StartMs;
@@ -73,12 +75,19 @@ public sealed class Simulation
         _suite = CryptoSuites.Parse(options.Crypto);
         _client = DeterministicSigningKey.ForLabel(_suite, "client");
         _engineMutation = options.Mutation == SimulationMutation.SkipLock ? EngineMutation.SkipLock : EngineMutation.None;
+        if (options.Mutation == SimulationMutation.Counterfeit && options.Workload != SimulationWorkload.DigitalCurrency)
+        {
+            throw new CustosException(Core.Wire.ErrorCode.InvalidField, "the counterfeit mutation needs the dcep workload");
+        }
     }
 
     /// <summary>The simulated nodes, for tests that inspect what they kept (journals, ledgers) after a run.</summary>
     internal IReadOnlyList<SimNode> Nodes => _nodes;
 
     internal EpochPlan Plan => _plan;
+
+    /// <summary>The currency workload of the run (null with the notes workload), for tests that re-check replicas.</summary>
+    internal CurrencyWorkload? Currency => _currency;
 
     internal static string ChainIdentifier => ChainId;
 
@@ -118,6 +127,7 @@ public sealed class Simulation
             Events = _events,
             RoundsToCommit = _commitRoundsCount == 0 ? 0 : (double)_commitRoundsSum / _commitRoundsCount,
             Scenario = _scenario.ToString(),
+            Currency = _currency is null ? null : CurrencyFiguresOf(honest),
         };
         Trace($"end {Describe(result)}");
         return result;
@@ -125,7 +135,15 @@ public sealed class Simulation
 
     public static string Describe(SimulationResult result) =>
         $"seed {result.Seed}: {(result.SafetyViolations.Count > 0 ? "SAFETY " + result.SafetyViolations[0] : result.LivenessFailure is { } l ? "LIVENESS " + l : "ok")}; " +
-        $"height {result.Commits}, rounds {result.Rounds}, evidence {result.Evidence}, {result.Events} events, {result.VirtualMs} virtual ms; {result.Scenario}";
+        $"height {result.Commits}, rounds {result.Rounds}, evidence {result.Evidence}, {result.Events} events, {result.VirtualMs} virtual ms; " +
+        (result.Currency is { } currency ? $"{currency}; " : "") + result.Scenario;
+
+    /// <summary>The currency figures of the honest replica that executed the most blocks (the first such in node order).</summary>
+    private CurrencyFigures? CurrencyFiguresOf(IReadOnlyList<SimReplica> honest)
+    {
+        var highest = honest.Where(r => r.Currency is not null).OrderByDescending(r => r.Currency!.Height).FirstOrDefault();
+        return highest is null ? null : _currency!.Figures(highest.Currency!);
+    }
 
     // ---------------------------------------------------------------- setup
 
@@ -153,7 +171,15 @@ public sealed class Simulation
         var genesisBlock = Genesis.CreateBlock(ChainId, 1, StartMs, Hash32.Zero, _suite);
         var genesisQc = Genesis.Certify(genesisBlock, identities.Take(n).Select((id, i) => ((uint)i, (ISigningKey)id.Key)));
         _genesis = new CommittedBlock(genesisBlock, genesisQc, null);
-        _genesisExecution = SimulatedExecutor.Execute(Hash32.Zero, genesisBlock, _plan, _suite);
+        if (_options.Workload == SimulationWorkload.DigitalCurrency)
+        {
+            _currency = new CurrencyWorkload(ChainId, _suite, _plan, new Random(_random.Next()), StartMs, counterfeit: _options.Mutation == SimulationMutation.Counterfeit);
+            _genesisExecution = _currency.GenesisExecution(genesisBlock);
+        }
+        else
+        {
+            _genesisExecution = SimulatedExecutor.Execute(Hash32.Zero, genesisBlock, _plan, _suite);
+        }
 
         var behaviours = new[] { "equivocating-leader", "twins", "vote-withholder", "stale-replayer", "forger", "forking-leader" };
         var allNodes = identities.Select(i => i.Id).ToList();
@@ -165,7 +191,7 @@ public sealed class Simulation
             node.DiskDelayMsMax = faults.HasFlag(FaultSet.Crash) ? _random.Next(0, 20) : 1;
             var behaviour = identity.Byzantine ? behaviours[_random.Next(behaviours.Length)] : null;
             var replicas = behaviour == "twins" ? 2 : 1;
-            for (var r = 0; r < replicas; r++) node.Replicas.Add(new SimReplica(node, r, _suite));
+            for (var r = 0; r < replicas; r++) node.Replicas.Add(new SimReplica(node, r, _suite) { Currency = _currency?.NewLedger() });
             if (behaviour is not null)
             {
                 var context = new AdversaryContext(ChainId, _suite, node, new Random(_random.Next()), allNodes, PayloadFor(node.Replicas[0]));
@@ -236,7 +262,13 @@ public sealed class Simulation
     }
 
     private SimulatedPayloadSource PayloadFor(SimReplica replica) =>
-        new(ChainId, _suite, _client, replica.Node.Id.Value * 10 + replica.Instance, () => replica.Ledger.Count > 0 ? replica.Ledger[^1].Execution.StateRoot : _genesisExecution.StateRoot);
+        new(ChainId, _suite, _client, replica.Node.Id.Value * 10 + replica.Instance, () => LatestStateRoot(replica));
+
+    /// <summary>What an engine proposes from: the workload's clients, or one note per block.</summary>
+    private IPayloadSource EnginePayloadFor(SimReplica replica) =>
+        _currency is { } currency ? currency.PayloadSource(() => LatestStateRoot(replica)) : PayloadFor(replica);
+
+    private Hash32 LatestStateRoot(SimReplica replica) => replica.Ledger.Count > 0 ? replica.Ledger[^1].Execution.StateRoot : _genesisExecution.StateRoot;
 
     private void StartEngine(SimReplica replica, bool restart)
     {
@@ -257,7 +289,7 @@ public sealed class Simulation
             Safety = safety,
             RootExecution = execution,
         };
-        replica.Engine = new ConsensusEngine(Config, _suite, node.Identity.Key, node.Id, start, PayloadFor(replica), new SimulatedBlockValidator(), replica, _engineMutation);
+        replica.Engine = new ConsensusEngine(Config, _suite, node.Identity.Key, node.Id, start, EnginePayloadFor(replica), new SimulatedBlockValidator(), replica, _engineMutation);
         replica.Delivered.Clear();
         replica.EvidenceEmitted.Clear();
         Trace($"{replica.Name} {(restart ? "restart" : "start")} at height {root.Height} epoch {epoch}");
@@ -352,7 +384,11 @@ public sealed class Simulation
         if (node.Up) return;
         node.Up = true;
         node.Incarnation++;
-        foreach (var replica in node.Replicas) StartEngine(replica, restart: true);
+        foreach (var replica in node.Replicas)
+        {
+            if (!node.Byzantine) CheckRestoredState(replica);
+            StartEngine(replica, restart: true);
+        }
     }
 
     private void Heal()
@@ -506,7 +542,7 @@ public sealed class Simulation
             return;
         }
 
-        var execution = SimulatedExecutor.Execute(tip.Item2.StateRoot, block.Block, _plan, _suite);
+        var execution = replica.Currency is { } ledger ? _currency!.Execute(ledger, block.Block) : SimulatedExecutor.Execute(tip.Item2.StateRoot, block.Block, _plan, _suite);
         replica.Ledger.Add((block, execution));
         var node = replica.Node;
         _queue.Enqueue(_now + _random.Next(0, 3), new ExecutedEvent(node.Id.Value, replica.Instance, node.Incarnation, execution));
@@ -520,6 +556,14 @@ public sealed class Simulation
             _committed.Add(block.Height, (block.Hash, node.Id));
         }
 
+        CheckStateRoot(replica, execution);
+        if (replica.Currency is { } executed)
+        {
+            if (_trace is not null) Trace($"  {replica.Name} executed {block.Height}: {executed.Transactions} currency transactions so far, {executed.Payments} payments, {executed.Refusals} refused, root {execution.StateRoot.ToShortString()}");
+            if (_currency!.CheckConservation(executed) is { } broken) Violation($"conservation: {replica.Name} {broken}");
+            else _currency.AuditsPassed++;
+        }
+
         if (node.Id.Value == 0 && replica.Engine is { } engine && engine.CurrentRound >= block.Block.Round)
         {
             _commitRoundsSum += (long)(engine.CurrentRound - block.Block.Round);
@@ -528,6 +572,34 @@ public sealed class Simulation
     }
 
     // ---------------------------------------------------------------- checkers
+
+    /// <summary>Agreement on execution: every honest replica that executed a height has the same state root there.</summary>
+    private void CheckStateRoot(SimReplica replica, BlockExecuted execution)
+    {
+        if (_stateRoots.TryGetValue(execution.Height, out var known))
+        {
+            if (known.Root != execution.StateRoot)
+            {
+                Violation($"agreement: state root at height {execution.Height} is {known.Root.ToShortString()} at {known.Replica} and {execution.StateRoot.ToShortString()} at {replica.Name}");
+            }
+        }
+        else
+        {
+            _stateRoots.Add(execution.Height, (execution.StateRoot, replica.Name));
+        }
+    }
+
+    /// <summary>
+    /// A restarting replica's executed state must be what re-executing its durable ledger from genesis gives, height
+    /// by height: what a node that lost its state would rebuild, and what it kept, are one and the same.
+    /// </summary>
+    private void CheckRestoredState(SimReplica replica)
+    {
+        if (replica.Currency is not { } kept) return;
+        if (kept.Height != TipHeight(replica)) Violation($"restart: {replica.Name} kept state at height {kept.Height} with its ledger at {TipHeight(replica)}");
+        else if (_currency!.CheckReExecution(kept, [.. replica.Ledger.Select(l => l.Block.Block)]) is { } difference) Violation($"restart: {replica.Name}: {difference}");
+        else Trace($"{replica.Name} re-executed {kept.Height} blocks from genesis to the state it kept");
+    }
 
     /// <summary>Vote once: an honest validator never signs two different statements of one kind for one (epoch, round).</summary>
     private void CheckVoteOnce(SimNode node, byte[] bytes)

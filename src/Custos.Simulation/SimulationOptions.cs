@@ -37,6 +37,26 @@ public enum SimulationMutation
 
     /// <summary>Honest engines forget their safety state when they restart.</summary>
     DoubleVoteAfterRestart,
+
+    /// <summary>
+    /// With the currency workload: the currency contract credits every payee one fen more than was paid. Replicas
+    /// agree on the wrong state; the conservation checker must catch it.
+    /// </summary>
+    Counterfeit,
+}
+
+/// <summary>What the blocks carry and how committed blocks are executed.</summary>
+public enum SimulationWorkload
+{
+    /// <summary>One small signed note per block; the simulated executor chains block hashes into the state root.</summary>
+    Notes,
+
+    /// <summary>
+    /// Signed transactions of the two-tier digital currency (apps/Custos.DigitalCurrency), executed by the real block
+    /// executor and contracts on every replica, with the state root taken from the executed state and conservation
+    /// of money checked after every commit.
+    /// </summary>
+    DigitalCurrency,
 }
 
 public sealed record SimulationOptions
@@ -46,6 +66,8 @@ public sealed record SimulationOptions
     public FaultSet Faults { get; init; } = FaultSet.All;
 
     public SimulationMutation Mutation { get; init; } = SimulationMutation.None;
+
+    public SimulationWorkload Workload { get; init; } = SimulationWorkload.Notes;
 
     /// <summary>"intl" (default: fast verification) or "gm".</summary>
     public string Crypto { get; init; } = "intl";
@@ -67,7 +89,15 @@ public sealed record SimulationOptions
         null or "" or "none" => SimulationMutation.None,
         "skip-lock" => SimulationMutation.SkipLock,
         "double-vote-after-restart" => SimulationMutation.DoubleVoteAfterRestart,
-        _ => throw new CustosException(ErrorCode.InvalidField, $"unknown mutation '{text}' (none, skip-lock, double-vote-after-restart)"),
+        "counterfeit" => SimulationMutation.Counterfeit,
+        _ => throw new CustosException(ErrorCode.InvalidField, $"unknown mutation '{text}' (none, skip-lock, double-vote-after-restart, counterfeit)"),
+    };
+
+    public static SimulationWorkload ParseWorkload(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "notes" => SimulationWorkload.Notes,
+        "dcep" => SimulationWorkload.DigitalCurrency,
+        _ => throw new CustosException(ErrorCode.InvalidField, $"unknown workload '{text}' (notes, dcep)"),
     };
 
     public static FaultSet ParseFaults(string? text)
@@ -119,4 +149,7 @@ public sealed record SimulationResult
 
     /// <summary>One line describing the faults the seed drew.</summary>
     public required string Scenario { get; init; }
+
+    /// <summary>What the currency workload did (null with the notes workload).</summary>
+    public CurrencyFigures? Currency { get; init; }
 }
