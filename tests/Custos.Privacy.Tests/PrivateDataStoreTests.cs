@@ -151,7 +151,7 @@ public sealed class PrivateDataStoreTests : IDisposable
             Assert.True(Store(organisation).TryGetCommitment("dcep", "kyc", Key, out var commitment, out var purge));
             Assert.Equal(write.Commitment, commitment);
             Assert.NotNull(purge);
-            Assert.Equal("clerk@org1@org1", purge.By);
+            Assert.Equal("clerk@org1", purge.By);
             Assert.Equal("customer closed the account and asked for deletion", purge.Reason);
         }
 

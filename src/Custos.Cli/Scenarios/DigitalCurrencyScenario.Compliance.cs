@@ -155,6 +155,7 @@ internal sealed partial class DigitalCurrencyScenario
         foreach (var (reason, message) in _payments.ExampleByReason.OrderBy(r => r.Key, StringComparer.Ordinal)) output.WriteLine($"    {reason,-20} e.g. \"{Mask(message)}\"");
         output.WriteLine($"  conditional  {_conditionalSummary}");
         output.WriteLine($"  alerts       {_alertSummary}");
+        output.WriteLine($"  private data {_privateDataSummary}");
         output.WriteLine($"  checks       {_run.Held} held, {_run.Failed} failed");
     }
 

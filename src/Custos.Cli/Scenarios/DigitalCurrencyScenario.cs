@@ -14,11 +14,12 @@ namespace Custos.Cli.Scenarios;
 /// <summary>
 /// `custos devnet --scenario dcep`: the two-tier digital currency on a fresh network (issue 8's main scenario). The
 /// central bank (org1) designates itself and registers two operators (org2, org3) with reserves and issues to them;
-/// the regulator sets the identity escrow policy; the operators open 1,000 pseudonymous wallets of mixed classes and
-/// fund them; the regulator starts its monitoring rules; wallets pay each other across operators by the thousand;
-/// payments beyond the limits are refused with their reasons; a large payment is alerted and traced to its escrowed
-/// credential; structuring and velocity raise their alerts; a conditional payment is released and another refunded;
-/// a frozen wallet can neither pay nor be paid and the regulator forces a transfer out of it; an operator redeems;
+/// the regulator sets the identity escrow policy; the operators open 1,000 pseudonymous wallets of mixed classes;
+/// org2 keeps a customer's KYC record off chain at its and the regulator's nodes only, its commitment on chain, then
+/// purges it; the operators fund the wallets; the regulator starts its monitoring rules; wallets pay each other across
+/// operators by the thousand; payments beyond the limits are refused with their reasons; a large payment is alerted
+/// and traced to its escrowed credential; structuring and velocity raise their alerts; a conditional payment is
+/// released and another refunded; a frozen wallet can neither pay nor be paid and the regulator forces a transfer out of it; an operator redeems;
 /// and the supply is audited from proven state reads: supply == issued − redeemed == Σ balances + escrowed.
 /// </summary>
 internal sealed partial class DigitalCurrencyScenario(NetworkDirectory network, DevnetProcesses processes, TextWriter output) : IDisposable
@@ -69,6 +70,7 @@ internal sealed partial class DigitalCurrencyScenario(NetworkDirectory network, 
 
         await SetUpCurrencyAsync(centralBank, operators.ToDictionary(o => o.Key, o => (o.Value.Admin, o.Value.Settlement)), cancellationToken);
         await OpenWalletsAsync(regulator, centralBank, operators.ToDictionary(o => o.Key, o => (o.Value.Admin, o.Value.Registrar)), cancellationToken);
+        await PrivateCustomerRecordAsync(centralBank, regulator, operators["org2"].Admin, operators["org3"].Admin, cancellationToken);
         var cast = CastOf(_wallets);
         await FundWalletsAsync(operators.ToDictionary(o => o.Key, o => o.Value.Settlement), cast, cancellationToken);
         await StartMonitoringAsync(regulator, cancellationToken);

@@ -236,7 +236,9 @@ public sealed class PrivateDataStore
         lock (_lock)
         {
             if (!TryLoadLive(contract, collection, keyBytes, out var record, out error)) return false;
-            var purge = new PurgeRecord { By = $"{by.Who}@{by.Organisation}", Reason = reason, PurgedAtMs = Now() };
+            // A certificate's name already ends with its organisation (admin@org2); others get it appended.
+            var who = by.Who.EndsWith("@" + by.Organisation, StringComparison.Ordinal) ? by.Who : $"{by.Who}@{by.Organisation}";
+            var purge = new PurgeRecord { By = who, Reason = reason, PurgedAtMs = Now() };
             _audit.Append(Access(by, contract, collection, keyBytes, "purge"));
             Save(Purged(record, purge));
             notice = new PrivateDataPurgeNotice { Contract = contract, Collection = collection, Key = record.Key, Commitment = record.Commitment, Purge = purge };
