@@ -99,6 +99,12 @@ internal sealed class PrivateDataService : IAsyncDisposable
     /// <summary>The node's privacy audit log (every use of private data, and every reveal of a masked identifier).</summary>
     public PrivacyAuditLog? AuditLog { get; init; }
 
+    /// <summary>
+    /// A backup of every live record this node keeps, sealed to <paramref name="recipient"/> alone (PRI-4: exports
+    /// are encrypted); each record exported is logged with <paramref name="reader"/>.
+    /// </summary>
+    public byte[] ExportBackup(PublicKey recipient, PrivacyReader reader) => _store.ExportBackup(recipient, reader);
+
     /// <summary>The chain's suite: its hash makes the commitments.</summary>
     public ICryptoSuite Suite { get; }
 

@@ -154,4 +154,30 @@ public sealed class PrivateDataApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, unsigned);
         Assert.False(_cluster.Store("n1").TryGetCommitment("dcep", "kyc", Key, out _, out _));
     }
+
+    [Fact]
+    public async Task An_administrators_export_is_sealed_to_the_recipient_and_a_client_may_not_export()
+    {
+        var value = "张三|110101199001011234"u8.ToArray();
+        await SendAsync(HttpMethod.Put, Record + "?purpose=onboarding", Org1Client, value);
+        var admin = _consortium.Users.First(u => u.Certificate.Organisation == "org1" && u.Certificate.Role == Identity.CertificateRole.Admin);
+        using var recipient = PrivacyCluster.Suite.GenerateKey();
+        using var stranger = PrivacyCluster.Suite.GenerateKey();
+        var path = $"/v1/private/export?recipient={Convert.ToHexString(recipient.PublicKey.Encoded)}&purpose=nightly-backup";
+
+        var (clientStatus, _) = await SendAsync(HttpMethod.Post, path, Org1Client);
+        var (otherOrganisation, _) = await SendAsync(HttpMethod.Post, path, _consortium.Users.First(u => u.Certificate.Organisation == "org2" && u.Certificate.Role == Identity.CertificateRole.Admin));
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        foreach (var (name, header) in RequestSignature.Sign(admin.Key, admin.Certificate.Der, "POST", path, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())) request.Headers.Add(name, header);
+        using var response = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+        var sealedExport = await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, clientStatus);
+        Assert.Equal(HttpStatusCode.Forbidden, otherOrganisation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(Privacy.Export.PrivacyExport.TryOpen(PrivacyCluster.Suite, sealedExport, new Identity.Pseudonyms.SoftwareDecryptionKey(recipient), out var contents, out _));
+        var exported = Assert.Single(contents.Records);
+        Assert.Equal(value, exported.Value.ToByteArray());
+        Assert.False(Privacy.Export.PrivacyExport.TryOpen(PrivacyCluster.Suite, sealedExport, new Identity.Pseudonyms.SoftwareDecryptionKey(stranger), out _, out _));
+    }
 }

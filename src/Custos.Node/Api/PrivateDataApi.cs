@@ -48,6 +48,8 @@ internal sealed class PrivateDataAccess(RequestSignature signature, TrustStore t
 /// (caller, organisation, purpose) before the value is returned.</item>
 /// <item><c>POST /v1/private/{contract}/{collection}/{key}/purge?reason=</c>: deletes the value here and at the
 /// other entitled organisations' nodes; the commitment stays.</item>
+/// <item><c>POST /v1/private/export?recipient=&amp;purpose=</c>: an administrator's backup of every live record, sealed
+/// (<c>PrivacyExport</c>) to the recipient public key given in hexadecimal; each record exported is logged.</item>
 /// <item><c>GET /v1/private/{contract}/{collection}/{key}/commitment</c>: the commitment held here, whether it was
 /// purged, and the one on chain. No value is read. Who purged and why is shown to this organisation's clients only.</item>
 /// </list>
@@ -163,6 +165,39 @@ internal static class PrivateDataApi
                 return HttpApi.Problem(e.Error);
             }
         }).WithName("GetPrivateDataCommitment");
+
+        // A backup for the organisation's backup operator: sealed to the recipient key given, so the file a node
+        // hands out is useless to anyone else. Administrators only; the export of each record is logged.
+        routes.MapPost("/v1/private/export", (HttpRequest request) =>
+        {
+            if (!TryCaller(request, access, privacy, out var identity, out var refusal)) return HttpApi.Problem(refusal);
+            if (identity.Role != CertificateRole.Admin)
+            {
+                return HttpApi.Problem(new CustosError(ErrorCode.NotAuthorised, "an export of private data is for an administrator of this node's organisation"));
+            }
+
+            try
+            {
+                var recipientHex = Required(request, "recipient");
+                byte[] encoded;
+                try
+                {
+                    encoded = Convert.FromHexString(recipientHex);
+                }
+                catch (FormatException)
+                {
+                    throw new CustosException(ErrorCode.Malformed, "the recipient is a hexadecimal public key");
+                }
+
+                if (!privacy.Suite.TryDecodePublicKey(encoded, out var recipient, out var invalid)) throw new CustosException(invalid.Code, invalid.Message);
+                var sealedExport = privacy.ExportBackup(recipient, Reader(identity, request, "purpose"));
+                return Results.Bytes(sealedExport, "application/octet-stream");
+            }
+            catch (CustosException e)
+            {
+                return HttpApi.Problem(e.Error);
+            }
+        }).WithName("ExportPrivateData");
 
         return routes;
     }
