@@ -185,13 +185,7 @@ internal sealed class CurrencySigner(string chainId, ICryptoSuite suite)
             Arguments = arguments.ToByteString(),
             Suite = suite.Id,
         }.ToByteString();
-        var envelope = new TransactionEnvelope
-        {
-            Body = body,
-            PublicKey = ByteString.CopyFrom(key.PublicKey.Encoded),
-            Signature = ByteString.CopyFrom(key.SignObject(ObjectType.Transaction, body.Span)),
-        };
-        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+        return SimulatedTransactions.Seal(key, body);
     }
 }
 

@@ -99,13 +99,7 @@ internal sealed class SimulatedPayloadSource(string chainId, ICryptoSuite suite,
             Arguments = ByteString.CopyFrom(Encoding.ASCII.GetBytes($"{tag}/{height}/{round}/{_nonce}")),
             Suite = suite.Id,
         }.ToByteString();
-        var envelope = new TransactionEnvelope
-        {
-            Body = body,
-            PublicKey = ByteString.CopyFrom(client.PublicKey.Encoded),
-            Signature = ByteString.CopyFrom(client.SignObject(ObjectType.Transaction, body.Span)),
-        };
-        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+        return SimulatedTransactions.Seal(client, body);
     }
 }
 
@@ -117,4 +111,19 @@ internal sealed class SimulatedBlockValidator : IBlockValidator
 {
     public CustosError? Validate(BlockRecord block, BlockRecord parent) =>
         block.Decoded.Transactions.Count > 16 ? new CustosError(ErrorCode.TooLarge, "more than 16 transactions") : null;
+}
+
+/// <summary>Signs a transaction body into the envelope a node would receive, decoded as admission decodes it.</summary>
+internal static class SimulatedTransactions
+{
+    public static Transaction Seal(ISigningKey key, ByteString body)
+    {
+        var envelope = new TransactionEnvelope
+        {
+            Body = body,
+            PublicKey = ByteString.CopyFrom(key.PublicKey.Encoded),
+            Signature = ByteString.CopyFrom(key.SignObject(ObjectType.Transaction, body.Span)),
+        };
+        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+    }
 }
