@@ -33,7 +33,11 @@ public sealed record RequestBlocks(NodeId Peer, ulong FromHeight, byte[] Message
 public sealed record EmitEvidence(EquivocationEvidence Evidence) : ConsensusAction;
 
 /// <summary>Append an encoded <see cref="JournalEntry"/> to the node's hash-chained consensus journal.</summary>
-public sealed record JournalAppend(byte[] Payload) : ConsensusAction;
+public sealed record JournalAppend(byte[] Payload) : ConsensusAction
+{
+    /// <summary>What the entry records, so that a host can act on refusals without decoding every entry (a proposal's holds its whole block).</summary>
+    public Wire.JournalEntryKind Kind { get; init; }
+}
 
 /// <summary>
 /// A broken invariant (more than f validators broke the rules, or the host fed inconsistent events): the node must

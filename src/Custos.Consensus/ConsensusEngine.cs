@@ -1166,13 +1166,14 @@ public sealed class ConsensusEngine
 
     private void Journal(JournalEntryKind kind, NodeId? peer, ReadOnlyMemory<byte> message, string? reason = null)
     {
-        var entry = new JournalEntry { Kind = kind, TimeMs = (ulong)Math.Max(0, _now), Message = ByteString.CopyFrom(message.Span) };
+        // Wrapped, not copied: the entry is encoded at once below and not kept.
+        var entry = new JournalEntry { Kind = kind, TimeMs = (ulong)Math.Max(0, _now), Message = UnsafeByteOperations.UnsafeWrap(message) };
         if (peer is { } p) entry.Peer = (uint)p.Value;
         if (reason is not null) entry.Reason = reason;
         Journal(entry);
     }
 
-    private void Journal(JournalEntry entry) => _actions.Add(new JournalAppend(entry.ToByteArray()));
+    private void Journal(JournalEntry entry) => _actions.Add(new JournalAppend(entry.ToByteArray()) { Kind = entry.Kind });
 
     private void Stop(string reason)
     {

@@ -241,7 +241,7 @@ internal sealed class ConsensusHost : IDisposable
                         break;
                     case JournalAppend journal:
                         _journal.Add(journal.Payload);
-                        LogRejection(journal.Payload);
+                        if (journal.Kind == JournalEntryKind.Rejected) LogRejection(journal.Payload);
                         break;
                     case Halt halt:
                         _haltReason = halt.Reason;

@@ -128,7 +128,8 @@ internal sealed class NodeProcess
     public static NodeProcess Start(string name, string configPath, NodeConfigurationFile config, string logPath)
     {
         var start = CommandOf(["node", "--config", configPath]);
-        foreach (var (variable, value) in ServerRuntime) start.Environment[variable] = value;
+        // An operator's own setting of a variable wins (to measure another setting, say).
+        foreach (var (variable, value) in ServerRuntime) start.Environment.TryAdd(variable, value);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
@@ -206,6 +207,9 @@ internal sealed class NodeProcess
     {
         if (!_process.HasExited) _ = Kill(_process.Id, 15);
     }
+
+    /// <summary>SIGTERM to any process of ours (a child `custos` that stops its own nodes on it).</summary>
+    public static void Terminate(int processId) => _ = Kill(processId, 15);
 
     /// <summary>SIGKILL, for crash tests.</summary>
     public void KillHard()
