@@ -196,11 +196,13 @@ internal static class NetworkBench
         var loadCpuBefore = TimeSpan.Zero;
         long windowStartMs = 0, windowEndMs = 0;
         var loadEnd = warm + window;
+        IReadOnlyList<ValidatorSample>? samplesBefore = null;
         var target = 0;
         while (clock.Elapsed < loadEnd && next < signed.Length)
         {
             if (windowStartMs == 0 && clock.Elapsed >= warm)
             {
+                samplesBefore = await ValidatorSample.TakeAllAsync(processes, cancellationToken);
                 windowStartMs = clock.ElapsedMilliseconds;
                 cpuBefore = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
                 loadCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -231,6 +233,7 @@ internal static class NetworkBench
 
         windowEndMs = clock.ElapsedMilliseconds;
         var cpuAfter = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);
+        var samplesAfter = await ValidatorSample.TakeAllAsync(processes, cancellationToken);
         var loadCpu = Process.GetCurrentProcess().TotalProcessorTime - loadCpuBefore;
         await Task.WhenAll(inFlight);
         // Let what was offered in the window finish committing before latencies are read.
@@ -255,8 +258,121 @@ internal static class NetworkBench
         output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together; " +
             $"{loadCpu.TotalSeconds / windowMs * 1000:0.00} cores of {cores} used by this load generator");
         output.WriteLine($"bound: {cores} cores x {verifyPerCore:0} verifications/s/core = {cores * verifyPerCore / validators:0} TPS if every validator only verified");
+        if (samplesBefore is not null && committedInWindow > 0) WriteWhereTheCpuGoes(output, samplesBefore, samplesAfter, committedInWindow, verifyPerCore);
         output.WriteLine($"efficiency: {efficiency:0.000}");
         return new BenchResult(tps, efficiency);
+    }
+
+    /// <summary>
+    /// Says where the rest goes: a validator's CPU per committed transaction against what verifying it costs at the
+    /// bound's own speed, split by the node's threads (the consensus thread executes, stages state, persists and
+    /// journals; the verification workers and the thread pool, which serves clients and peers' batches and runs TLS,
+    /// share the signature checks), with what the garbage collector took.
+    /// </summary>
+    private static void WriteWhereTheCpuGoes(TextWriter output, IReadOnlyList<ValidatorSample> before, IReadOnlyList<ValidatorSample> after, int committed, double verifyPerCore)
+    {
+        var n = Math.Min(before.Count, after.Count);
+        double Mean(Func<ValidatorSample, double> value) => Enumerable.Range(0, n).Average(i => value(after[i]) - value(before[i])) / committed;
+        var cpu = Mean(s => s.CpuSeconds) * 1e6;
+        var verifications = Mean(s => s.Verifications);
+        var verifyAtBound = verifications / verifyPerCore * 1e6;
+        double Thread(string group) => Mean(s => s.ThreadSeconds.GetValueOrDefault(group)) * 1e6;
+        var groups = ValidatorSample.ThreadGroups.Select(g => (g.Name, Micros: Thread(g.Name))).ToList();
+        var other = cpu - groups.Sum(g => g.Micros);
+        output.WriteLine($"per validator and committed transaction (mean of {n}): {cpu:0} µs CPU; {verifications:0.00} signature verifications, {verifyAtBound:0} µs of it at the bound's speed " +
+            $"({verifyAtBound / cpu:P0}); the other {cpu - verifyAtBound:0} µs is the rest of the node");
+        output.WriteLine("  by thread: " + string.Join(", ", groups.Select(g => $"{g.Name} {g.Micros:0} µs")) + $", other {other:0} µs");
+        output.WriteLine($"  runtime: {Mean(s => s.AllocatedBytes) / 1024:0.0} KiB allocated per transaction; garbage collection paused the node {Mean(s => s.GcPauseSeconds) * 1e6:0} µs per transaction (wall clock), " +
+            $"{Mean(s => s.Gen0) * 1000:0.0} gen0, {Mean(s => s.Gen1) * 1000:0.0} gen1 and {Mean(s => s.Gen2) * 1000:0.0} gen2 collections per 1,000");
+    }
+
+    /// <summary>A validator process's counters at one moment: its /metrics and its threads' CPU from /proc.</summary>
+    private sealed record ValidatorSample(double CpuSeconds, double Verifications, double AllocatedBytes, double GcPauseSeconds, double Gen0, double Gen1, double Gen2,
+        Dictionary<string, double> ThreadSeconds)
+    {
+        /// <summary>Thread names (as /proc shows them, 15 characters at most) grouped by the work they do.</summary>
+        public static readonly (string Name, string Prefix)[] ThreadGroups =
+        [
+            ("consensus (execution, state, persistence, journal)", "custos-consensu"),
+            ("verification workers", "custos-verify"),
+            ("thread pool (client API, peers' batches, TLS)", ".NET TP Worker"),
+            ("RocksDB background", "rocksdb:"),
+        ];
+
+        public static async Task<IReadOnlyList<ValidatorSample>> TakeAllAsync(DevnetProcesses processes, CancellationToken cancellationToken)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var samples = new List<ValidatorSample>();
+            foreach (var node in processes.Nodes)
+            {
+                var metrics = new Dictionary<string, double>();
+                try
+                {
+                    var text = await http.GetStringAsync(new Uri($"http://{node.HttpAddress}/metrics"), cancellationToken);
+                    foreach (var line in text.Split('\n'))
+                    {
+                        if (line.Length == 0 || line[0] == '#') continue;
+                        var space = line.LastIndexOf(' ');
+                        var brace = line.IndexOf('{');
+                        var name = line[..(brace > 0 && brace < space ? brace : space)];
+                        if (double.TryParse(line[(space + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)) metrics.TryAdd(name, value);
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    // A node that does not answer leaves its figures at zero; the efficiency does not depend on them.
+                }
+
+                samples.Add(new ValidatorSample(
+                    node.CpuTime.TotalSeconds,
+                    metrics.GetValueOrDefault("custos_signature_verifications_total"),
+                    metrics.GetValueOrDefault("dotnet_gc_allocated_bytes_total"),
+                    metrics.GetValueOrDefault("dotnet_gc_pause_seconds_total"),
+                    metrics.GetValueOrDefault("dotnet_gc_collections_gen0_total"),
+                    metrics.GetValueOrDefault("dotnet_gc_collections_gen1_total"),
+                    metrics.GetValueOrDefault("dotnet_gc_collections_gen2_total"),
+                    ThreadsOf(node.ProcessId)));
+            }
+
+            return samples;
+        }
+
+        /// <summary>CPU seconds of the process's live threads by group, from /proc/PID/task/*/stat (Linux; empty elsewhere).</summary>
+        private static Dictionary<string, double> ThreadsOf(int processId)
+        {
+            var seconds = new Dictionary<string, double>();
+            try
+            {
+                foreach (var task in System.IO.Directory.EnumerateDirectories($"/proc/{processId}/task"))
+                {
+                    try
+                    {
+                        var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                        var open = stat.IndexOf('(');
+                        var close = stat.LastIndexOf(')');
+                        var name = stat[(open + 1)..close];
+                        var fields = stat[(close + 2)..].Split(' ');
+                        // After the name: state is field 3, utime and stime fields 14 and 15 (clock ticks of 1/100 s).
+                        var ticks = double.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + double.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                        foreach (var (group, prefix) in ThreadGroups)
+                        {
+                            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+                            seconds[group] = seconds.GetValueOrDefault(group) + ticks / 100.0;
+                            break;
+                        }
+                    }
+                    catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+                    {
+                        // A thread that ended while being read.
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+
+            return seconds;
+        }
     }
 
     /// <summary>Transactions committed before the open loop starts (see <see cref="WarmUpAsync"/>).</summary>

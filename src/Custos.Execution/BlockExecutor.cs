@@ -61,10 +61,15 @@ public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200
     // threads, so the bounds are kept with approximate counters instead.
     private int _verifiedAdded;
     private int _keysAdded;
+    private long _verifications;
+
+    /// <summary>Signatures actually verified (not found verified already): a validator's verification work, for metrics.</summary>
+    public long Verifications => Interlocked.Read(ref _verifications);
 
     public bool IsValid(Transaction transaction, Hash32 id)
     {
         if (WasVerified(Volatile.Read(ref _verified), transaction, id) || WasVerified(Volatile.Read(ref _verifiedBefore), transaction, id)) return true;
+        Interlocked.Increment(ref _verifications);
         var key = KeyOf(transaction.PublicKey);
         if (key is null || !suite.VerifyObject(key, ObjectType.Transaction, transaction.BodyBytes.Span, transaction.Signature.Span)) return false;
 

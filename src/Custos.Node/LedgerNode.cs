@@ -143,7 +143,9 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(new DisposableAdapter(store));
         log.Info("store-opened", ("height", store.Head?.Height ?? 0), ("directory", dataDirectory));
 
-        var signatures = new VerificationPipeline(new SignatureCheck(suite));
+        var signatureCheck = new SignatureCheck(suite);
+        var signatures = new VerificationPipeline(signatureCheck);
+        Metrics.Verifications = () => signatureCheck.Verifications;
         _stack.Add(new DisposableAdapter(signatures));
         // One WASM engine per process: it compiles each module once and pools instances for every executor.
         var contracts = new WasmContractRuntime();

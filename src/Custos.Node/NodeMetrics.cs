@@ -32,6 +32,9 @@ public sealed class NodeMetrics
     /// <summary>Per-peer link figures, read when rendering; set by the node once it is composed.</summary>
     public Func<IReadOnlyList<Custos.Network.PeerStatus>>? Peers { get; set; }
 
+    /// <summary>Transaction signatures this node actually verified (cache hits not counted); set once composed.</summary>
+    public Func<long>? Verifications { get; set; }
+
     public long Height => Interlocked.Read(ref _height);
 
     public long CommittedTransactions => Interlocked.Read(ref _committedTransactions);
@@ -98,6 +101,18 @@ public sealed class NodeMetrics
         Metric("custos_transactions_admitted_total", "counter", "Transactions admitted to the mempool by this node's API.", Interlocked.Read(ref _submitted));
         Metric("custos_transactions_refused_total", "counter", "Transactions refused at admission.", Interlocked.Read(ref _refused));
         Metric("custos_mempool_transactions", "gauge", "Transactions waiting in the mempool.", gauges.Mempool);
+        Metric("custos_signature_verifications_total", "counter", "Transaction signatures verified by this node (each once: later checks hit a cache).", Verifications?.Invoke() ?? 0);
+
+        // The process's own work, so that CPU per committed transaction and what the runtime takes of it can be read
+        // beside the ledger's counters (`custos bench network` prints them per validator).
+        using (var self = System.Diagnostics.Process.GetCurrentProcess()) Metric("process_cpu_seconds_total", "counter", "CPU time of this node process, user and system.", self.TotalProcessorTime.TotalSeconds);
+        Metric("dotnet_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since start.", GC.GetTotalAllocatedBytes());
+        Metric("dotnet_gc_pause_seconds_total", "counter", "Time the runtime paused the process for garbage collection (wall clock).", GC.GetTotalPauseDuration().TotalSeconds);
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            var name = $"dotnet_gc_collections_gen{generation}_total";
+            Metric(name, "counter", $"Garbage collections of generation {generation} (each also collects the younger ones).", GC.CollectionCount(generation));
+        }
         Metric("custos_peers_connected", "gauge", "Peers with a live link.", gauges.PeersConnected);
         Metric("custos_peers_configured", "gauge", "Configured peers.", gauges.PeersConfigured);
 
