@@ -276,19 +276,23 @@ internal static class NetworkBench
         var cpu = Mean(s => s.CpuSeconds) * 1e6;
         var verifications = Mean(s => s.Verifications);
         var verifyAtBound = verifications / verifyPerCore * 1e6;
-        double Thread(string group) => Mean(s => s.ThreadSeconds.GetValueOrDefault(group)) * 1e6;
+        // Per thread: what it did in the window (a thread started in it counts whole); a thread that ended in the window
+        // (the pool retires idle workers) is left in "other".
+        double Thread(string group) => Enumerable.Range(0, n).Average(i => after[i].Threads
+            .Where(t => t.Value.Group == group)
+            .Sum(t => t.Value.Seconds - (before[i].Threads.TryGetValue(t.Key, out var earlier) ? earlier.Seconds : 0))) / committed * 1e6;
         var groups = ValidatorSample.ThreadGroups.Select(g => (g.Name, Micros: Thread(g.Name))).ToList();
         var other = cpu - groups.Sum(g => g.Micros);
         output.WriteLine($"per validator and committed transaction (mean of {n}): {cpu:0} µs CPU; {verifications:0.00} signature verifications, {verifyAtBound:0} µs of it at the bound's speed " +
             $"({verifyAtBound / cpu:P0}); the other {cpu - verifyAtBound:0} µs is the rest of the node");
-        output.WriteLine("  by thread: " + string.Join(", ", groups.Select(g => $"{g.Name} {g.Micros:0} µs")) + $", other {other:0} µs");
+        output.WriteLine("  by thread: " + string.Join(", ", groups.Select(g => $"{g.Name} {g.Micros:0} µs")) + $", other (timers, sockets, threads that ended) {other:0} µs");
         output.WriteLine($"  runtime: {Mean(s => s.AllocatedBytes) / 1024:0.0} KiB allocated per transaction; garbage collection paused the node {Mean(s => s.GcPauseSeconds) * 1e6:0} µs per transaction (wall clock), " +
             $"{Mean(s => s.Gen0) * 1000:0.0} gen0, {Mean(s => s.Gen1) * 1000:0.0} gen1 and {Mean(s => s.Gen2) * 1000:0.0} gen2 collections per 1,000");
     }
 
     /// <summary>A validator process's counters at one moment: its /metrics and its threads' CPU from /proc.</summary>
     private sealed record ValidatorSample(double CpuSeconds, double Verifications, double AllocatedBytes, double GcPauseSeconds, double Gen0, double Gen1, double Gen2,
-        Dictionary<string, double> ThreadSeconds)
+        Dictionary<int, (string Group, double Seconds)> Threads)
     {
         /// <summary>Thread names (as /proc shows them, 15 characters at most) grouped by the work they do.</summary>
         public static readonly (string Name, string Prefix)[] ThreadGroups =
@@ -337,10 +341,10 @@ internal static class NetworkBench
             return samples;
         }
 
-        /// <summary>CPU seconds of the process's live threads by group, from /proc/PID/task/*/stat (Linux; empty elsewhere).</summary>
-        private static Dictionary<string, double> ThreadsOf(int processId)
+        /// <summary>CPU seconds of each live thread of a group, by thread id, from /proc/PID/task/*/stat (Linux; empty elsewhere).</summary>
+        private static Dictionary<int, (string Group, double Seconds)> ThreadsOf(int processId)
         {
-            var seconds = new Dictionary<string, double>();
+            var seconds = new Dictionary<int, (string, double)>();
             try
             {
                 foreach (var task in System.IO.Directory.EnumerateDirectories($"/proc/{processId}/task"))
@@ -357,7 +361,7 @@ internal static class NetworkBench
                         foreach (var (group, prefix) in ThreadGroups)
                         {
                             if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
-                            seconds[group] = seconds.GetValueOrDefault(group) + ticks / 100.0;
+                            seconds[int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture)] = (group, ticks / 100.0);
                             break;
                         }
                     }
