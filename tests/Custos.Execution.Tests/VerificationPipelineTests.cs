@@ -43,6 +43,22 @@ public sealed class VerificationPipelineTests
     }
 
     [Fact]
+    public void Only_signatures_actually_verified_are_counted_not_those_found_verified_already()
+    {
+        var ledger = new Ledger(CryptoSuites.Gm, 4, 1_000);
+        var (transactions, ids, expected) = Mixed(ledger, 30);
+        var check = new SignatureCheck(ledger.Suite);
+        using var pipeline = new VerificationPipeline(check, workers: 2);
+
+        pipeline.AreValid(transactions, ids);
+        Assert.Equal(transactions.Count, check.Verifications);
+
+        // Valid ones are remembered; the forged ones are verified (and refused) again.
+        pipeline.AreValid(transactions, ids);
+        Assert.Equal(transactions.Count + expected.Count(valid => !valid), check.Verifications);
+    }
+
+    [Fact]
     public async Task Concurrent_callers_each_get_their_own_results()
     {
         var ledger = new Ledger(CryptoSuites.Intl, 4, 1_000);

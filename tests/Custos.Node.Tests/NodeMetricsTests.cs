@@ -38,7 +38,31 @@ public sealed class NodeMetricsTests
         Assert.Equal("histogram", text.TypeOf["custos_commit_latency_ms"]);
         Assert.Equal("counter", text.TypeOf["custos_transactions_committed_total"]);
         Assert.Equal("gauge", text.TypeOf["custos_block_height"]);
-        Assert.All(text.Samples, s => Assert.Equal(0, s.Value));
+        // The ledger's counters start at zero; the process's own (CPU, allocations) have counted since it started.
+        Assert.All(text.Samples.Where(s => s.Family.StartsWith("custos_", StringComparison.Ordinal)), s => Assert.Equal(0, s.Value));
+    }
+
+    [Fact]
+    public void Verifications_and_the_process_runtime_figures_are_rendered_as_counters()
+    {
+        var verified = 0L;
+        var metrics = new NodeMetrics { Verifications = () => verified };
+        verified = 42;
+        _ = new byte[100_000];
+
+        var text = PrometheusText.Parse(metrics.Render("node1"));
+
+        Assert.Empty(text.SyntaxErrors);
+        Assert.Empty(text.GroupingErrors);
+        double Value(string family) => Assert.Single(text.Samples, s => s.Family == family).Value;
+        Assert.Equal(42, Value("custos_signature_verifications_total"));
+        Assert.True(Value("process_cpu_seconds_total") > 0);
+        Assert.True(Value("dotnet_gc_allocated_bytes_total") >= 100_000);
+        Assert.True(Value("dotnet_gc_pause_seconds_total") >= 0);
+        foreach (var family in new[] { "custos_signature_verifications_total", "process_cpu_seconds_total", "dotnet_gc_allocated_bytes_total", "dotnet_gc_pause_seconds_total", "dotnet_gc_collections_gen0_total", "dotnet_gc_collections_gen2_total" })
+        {
+            Assert.Equal("counter", text.TypeOf[family]);
+        }
     }
 
     [Fact]

@@ -166,6 +166,8 @@ internal sealed class TestNode
                     Evidence.Add(evidence.Evidence);
                     break;
                 case JournalAppend journal:
+                    // The kind the host acts on is the kind recorded.
+                    if (JournalEntry.Parser.ParseFrom(journal.Payload).Kind != journal.Kind) throw new InvalidOperationException($"journal action says {journal.Kind}, its entry says otherwise");
                     Journal.Append(journal.Payload);
                     break;
                 case Halt halt:
