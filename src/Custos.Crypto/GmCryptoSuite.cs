@@ -293,7 +293,7 @@ public sealed class GmCryptoSuite : ICryptoSuite
     {
         if (key.Length != 16) throw new CustosException(ErrorCode.InvalidLength, $"an SM4 key is 16 bytes, got {key.Length}");
         if (nonce.Length != 12) throw new CustosException(ErrorCode.InvalidLength, $"a GCM nonce is 12 bytes, got {nonce.Length}");
-        var cipher = new GcmBlockCipher(new SM4Engine());
+        var cipher = new GcmBlockCipher(new Sm4Engine());
         cipher.Init(forEncryption, new AeadParameters(new KeyParameter(key), 128, nonce.ToArray(), associatedData.ToArray()));
         return cipher;
     }
@@ -331,7 +331,7 @@ public sealed class GmCryptoSuite : ICryptoSuite
     private static byte[] Sm4Cbc(bool forEncryption, ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv, ReadOnlySpan<byte> input)
     {
         if (key.Length != 16 || iv.Length != 16) throw new CustosException(ErrorCode.InvalidLength, "SM4-CBC takes a 16-byte key and a 16-byte IV");
-        var cipher = new Org.BouncyCastle.Crypto.Paddings.PaddedBufferedBlockCipher(new CbcBlockCipher(new SM4Engine()), new Org.BouncyCastle.Crypto.Paddings.Pkcs7Padding());
+        var cipher = new Org.BouncyCastle.Crypto.Paddings.PaddedBufferedBlockCipher(new CbcBlockCipher(new Sm4Engine()), new Org.BouncyCastle.Crypto.Paddings.Pkcs7Padding());
         cipher.Init(forEncryption, new ParametersWithIV(new KeyParameter(key), iv));
         return cipher.DoFinal(input.ToArray());
     }

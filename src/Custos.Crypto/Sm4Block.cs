@@ -1,20 +1,19 @@
 using Custos.Core;
 using Custos.Core.Wire;
-using Org.BouncyCastle.Crypto.Engines;
 using Org.BouncyCastle.Crypto.Parameters;
 
 namespace Custos.Crypto;
 
 /// <summary>
 /// One SM4 key schedule applied to single 16-byte blocks (GB/T 32907 with no mode of operation), so that the
-/// standard's block examples run through Custos.Crypto. Not thread-safe: the engines keep per-call state.
+/// standard's block examples run through Custos.Crypto (on <see cref="Sm4Engine"/>).
 /// </summary>
 internal sealed class Sm4Block
 {
     public const int SizeBytes = 16;
 
-    private readonly SM4Engine _encryption = new();
-    private readonly SM4Engine _decryption = new();
+    private readonly Sm4Engine _encryption = new();
+    private readonly Sm4Engine _decryption = new();
 
     public Sm4Block(ReadOnlySpan<byte> key)
     {
@@ -27,7 +26,7 @@ internal sealed class Sm4Block
 
     public void Decrypt(ReadOnlySpan<byte> input, Span<byte> output) => Process(_decryption, input, output);
 
-    private static void Process(SM4Engine engine, ReadOnlySpan<byte> input, Span<byte> output)
+    private static void Process(Sm4Engine engine, ReadOnlySpan<byte> input, Span<byte> output)
     {
         if (input.Length != SizeBytes || output.Length < SizeBytes) throw new CustosException(ErrorCode.InvalidLength, "SM4 works on 16-byte blocks");
         engine.ProcessBlock(input, output);

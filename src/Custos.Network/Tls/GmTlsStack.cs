@@ -27,7 +27,7 @@ internal sealed class GmTlsStack(TlsIdentity identity, TlsStackOptions options) 
 
     public override async Task<SecureChannel> AcceptAsync(Stream transport, HandshakePolicy policy, CancellationToken cancellationToken)
     {
-        var server = new GmTlsServer(new BcTlsCrypto(new SecureRandom()), Identity, policy);
+        var server = new GmTlsServer(new GmTlsCrypto(new SecureRandom()), Identity, policy);
         var protocol = new GmServerProtocol();
         var stream = await GmTlsStream.HandshakeAsync(transport, protocol, () => protocol.Accept(server), server, Options, cancellationToken).ConfigureAwait(false);
         return new SecureChannel(stream, server.PeerIdentity!, Name, server.NegotiatedCipherSuite, CipherSuiteName(server.NegotiatedCipherSuite));
@@ -35,7 +35,7 @@ internal sealed class GmTlsStack(TlsIdentity identity, TlsStackOptions options) 
 
     public override async Task<SecureChannel> ConnectAsync(Stream transport, string serverName, HandshakePolicy policy, CancellationToken cancellationToken)
     {
-        var client = new GmTlsClient(new BcTlsCrypto(new SecureRandom()), Identity, policy);
+        var client = new GmTlsClient(new GmTlsCrypto(new SecureRandom()), Identity, policy);
         var protocol = new GmClientProtocol();
         var stream = await GmTlsStream.HandshakeAsync(transport, protocol, () => protocol.Connect(client), client, Options, cancellationToken).ConfigureAwait(false);
         return new SecureChannel(stream, client.PeerIdentity!, Name, client.NegotiatedCipherSuite, CipherSuiteName(client.NegotiatedCipherSuite));
@@ -78,6 +78,15 @@ internal interface IGmHandshakeOutcome
 }
 
 /// <summary>The server peer: offers only the SM suite, requires a client certificate and judges it by the policy.</summary>
+/// <summary>
+/// BouncyCastle's TLS crypto with Custos's SM4 engine under TLS_SM4_GCM_SM3's GCM: BouncyCastle's byte-wise SM4 was
+/// most of a record's cost, and every transaction crosses several links.
+/// </summary>
+internal sealed class GmTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
+{
+    protected override Org.BouncyCastle.Crypto.IBlockCipher CreateSM4Engine() => new Sm4Engine();
+}
+
 internal sealed class GmTlsServer(TlsCrypto crypto, TlsIdentity identity, HandshakePolicy policy) : DefaultTlsServer(crypto), IGmHandshakeOutcome
 {
     public CustosError? Refusal { get; private set; }
