@@ -175,7 +175,7 @@ internal static class NetworkBench
         }
     }
 
-    private sealed record LoadFigures(double Tps, int Committed, IReadOnlyList<ValidatorSample>? Before, IReadOnlyList<ValidatorSample> After);
+    private sealed record LoadFigures(double Tps, IReadOnlyList<ValidatorSample>? Before, IReadOnlyList<ValidatorSample> After);
 
     private static async Task<LoadFigures> RunLoadAsync(TextWriter output, DevnetProcesses processes, List<CustosClient> clients, SignedTransaction[] signed, int offered,
         TimeSpan warm, TimeSpan window, CancellationToken cancellationToken)
@@ -272,7 +272,7 @@ internal static class NetworkBench
         output.WriteLine($"latency: p50 {Percentile(0.50):0} ms, p99 {Percentile(0.99):0} ms (submit to commit seen on {processes.Nodes[0].Name}; {latencies.Length} samples)");
         output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together; " +
             $"{loadCpu.TotalSeconds / windowMs * 1000:0.00} cores of {cores} used by this load generator");
-        return new LoadFigures(tps, committedInWindow, samplesBefore, samplesAfter);
+        return new LoadFigures(tps, samplesBefore, samplesAfter);
     }
 
     /// <summary>
