@@ -77,7 +77,6 @@ internal interface IGmHandshakeOutcome
     ValidatedIdentity? PeerIdentity { get; }
 }
 
-/// <summary>The server peer: offers only the SM suite, requires a client certificate and judges it by the policy.</summary>
 /// <summary>
 /// BouncyCastle's TLS crypto with Custos's SM4 engine under TLS_SM4_GCM_SM3's GCM: BouncyCastle's byte-wise SM4 was
 /// most of a record's cost, and every transaction crosses several links.
@@ -87,6 +86,7 @@ internal sealed class GmTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
     protected override Org.BouncyCastle.Crypto.IBlockCipher CreateSM4Engine() => new Sm4Engine();
 }
 
+/// <summary>The server peer: offers only the SM suite, requires a client certificate and judges it by the policy.</summary>
 internal sealed class GmTlsServer(TlsCrypto crypto, TlsIdentity identity, HandshakePolicy policy) : DefaultTlsServer(crypto), IGmHandshakeOutcome
 {
     public CustosError? Refusal { get; private set; }
