@@ -214,12 +214,37 @@ internal sealed class GrpcCluster : TestCluster
         Random = new Random(name.GetHashCode(StringComparison.Ordinal)),
     });
 
-    /// <summary>A port free a moment ago; the node binds it right after.</summary>
+    // Below the kernel's ephemeral range (32768 and up here) and the integration tests' fixed ports (30100 and up),
+    // from a start that differs between test processes. A port the OS hands out for probing is an ephemeral one: free a
+    // moment ago, but a node keeps it across restarts, and in between an outgoing connection (its own peers
+    // reconnecting, another test) could be given it (seen once in CI: "address already in use" on a restart).
+    private static int s_nextPort = 20_000 + Environment.ProcessId % 50 * 200;
+
+    /// <summary>A port free a moment ago, outside the range outgoing connections take theirs from; the node binds it right after.</summary>
     public static int FreePort()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 1_000; attempt++)
+        {
+            var port = Interlocked.Increment(ref s_nextPort);
+            if (port >= 30_000)
+            {
+                Interlocked.CompareExchange(ref s_nextPort, 20_000, port);
+                continue;
+            }
+
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken by someone else: the next one.
+            }
+        }
+
+        throw new InvalidOperationException("no free port below the ephemeral range");
     }
 
     public override async ValueTask DisposeAsync()
