@@ -62,9 +62,10 @@ public sealed class ConservationTests
             }
 
             return true;
-        }, iter: 30);
+        }, iter: 120);
 
-        // The property is not vacuous: every kind of operation succeeded somewhere in the samples.
+        // The property is not vacuous: every kind of operation succeeded somewhere in the samples. A release needs a
+        // conditional payment accepted earlier in the same sample; with 30 samples, once in a CI run, none was.
         Assert.All(acceptedByOperation, count => Assert.True(count > 0));
     }
 
