@@ -496,6 +496,16 @@ public sealed partial class LedgerStore : IDisposable
         }
 
         batch.Put(StorageLayout.StateRootKey(delta.Version), delta.Root.ToArray(), _db[StorageLayout.StateRootsFamily]);
+        if (delta.ReplayWrites.Length > 0)
+        {
+            var replay = _db[StorageLayout.ReplayFamily];
+            foreach (var write in delta.ReplayWrites)
+            {
+                if (write.Value is { } value) batch.Put(write.Key, value, replay);
+                else batch.Delete(write.Key, replay);
+            }
+        }
+
         if (delta.StaleNodes.Length + delta.StaleValues.Length > 0)
         {
             batch.Put(StorageLayout.StaleListKey(delta.Version), AuthenticatedState.EncodeStaleList(delta.StaleNodes, delta.StaleValues), _db[StorageLayout.StateStaleFamily]);

@@ -13,8 +13,11 @@ namespace Custos.Storage;
 public static class StorageLayout
 {
     /// <summary>Version of this layout, written into the chain-identity marker.</summary>
-    /// <remarks>2: receipts and events are one value per block (format 1 had a key per receipt and per event).</remarks>
-    public const uint FormatVersion = 2;
+    /// <remarks>
+    /// 2: receipts and events are one value per block (format 1 had a key per receipt and per event). 3: replay records
+    /// are kept in their own family beside the state tree (format 2 had them in the tree).
+    /// </remarks>
+    public const uint FormatVersion = 3;
 
     /// <summary>Metadata: chain identity marker, head record, pruning watermark.</summary>
     public const string MetaFamily = "meta";
@@ -43,10 +46,17 @@ public static class StorageLayout
     /// <summary>Consensus: the safety record and the hash-chained journal.</summary>
     public const string ConsensusFamily = "consensus";
 
+    /// <summary>
+    /// Replay records (<see cref="ReplayRecords"/>): state keys under their prefix, stored as they are (key to value,
+    /// latest value only) beside the tree instead of in it, written in the block's batch.
+    /// </summary>
+    public const string ReplayFamily = "replay";
+
     /// <summary>Every family a Custos data directory holds, besides RocksDB's own "default" (kept empty).</summary>
     public static IReadOnlyList<string> Families { get; } =
     [
         MetaFamily, ConfigFamily, BlocksFamily, TransactionsFamily, StateNodesFamily, StateValuesFamily, StateStaleFamily, StateRootsFamily, ConsensusFamily,
+        ReplayFamily,
     ];
 
     // Keys of the meta family are ASCII names.

@@ -80,6 +80,17 @@ public sealed class BlockExecutorTests
     }
 
     [Fact]
+    public void Replay_records_keep_their_key_layout_under_the_prefix_the_store_keeps_beside_the_tree()
+    {
+        var id = new Hash32(Enumerable.Range(0, Hash32.SizeBytes).Select(i => (byte)i).ToArray());
+        var key = BlockExecutor.SeenKey(id);
+        Assert.Equal(StateKeys.For(BlockExecutor.LedgerNamespace, "seen/", id), key);
+        Assert.True(ReplayRecords.IsReplayRecord(key));
+        Assert.False(ReplayRecords.IsReplayRecord(BlockExecutor.ExpiringKey(3)));
+        Assert.False(ReplayRecords.IsReplayRecord(BlockExecutor.ExpiringInBlockKey(3, 1)));
+    }
+
+    [Fact]
     public void Replay_records_are_forgotten_once_the_transaction_has_expired()
     {
         var ledger = NewLedger();

@@ -16,16 +16,16 @@ namespace Custos.Storage.Tests;
 public sealed class GoldenStorageFormatTests
 {
     [Fact]
-    public void Format_version_is_two()
+    public void Format_version_is_three()
     {
-        Assert.Equal(2u, StorageLayout.FormatVersion);
+        Assert.Equal(3u, StorageLayout.FormatVersion);
     }
 
     [Fact]
     public void Column_families_keep_state_transactions_configuration_and_metadata_apart()
     {
         Assert.Equal(
-            ["meta", "config", "blocks", "transactions", "state_nodes", "state_values", "state_stale", "state_roots", "consensus"],
+            ["meta", "config", "blocks", "transactions", "state_nodes", "state_values", "state_stale", "state_roots", "consensus", "replay"],
             StorageLayout.Families);
     }
 

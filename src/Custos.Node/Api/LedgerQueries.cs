@@ -231,6 +231,15 @@ public sealed class StoreStateReader(LedgerStore store, int entriesMax = 65_536)
 
     public bool TryGet(ReadOnlySpan<byte> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)
     {
+        // A replay record is looked up once per new transaction and never again: caching the answers would fill the
+        // cache with misses. Records have only a latest value, which a newer version can only have added to or
+        // removed expired ones from, and those are refused as expired before their record is consulted.
+        if (ReplayRecords.IsReplayRecord(key))
+        {
+            value = store.State.Get(key);
+            return value is not null;
+        }
+
         var latest = store.State.LatestVersion;
         var snapshot = Volatile.Read(ref _snapshot);
         if (snapshot.Version != latest)

@@ -71,9 +71,14 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
     }
 
     /// <summary>The value of <paramref name="key"/> at <paramref name="version"/> (default: latest), or null if absent.</summary>
+    /// <remarks>
+    /// A replay record (<see cref="ReplayRecords"/>) is kept beside the tree with its latest value only: it is read as
+    /// it is now, whatever the version asked for.
+    /// </remarks>
     public byte[]? Get(ReadOnlySpan<byte> key, ulong? version = null)
     {
         CheckKey(key);
+        if (ReplayRecords.IsReplayRecord(key)) return _db.Get(StorageLayout.ReplayFamily, key);
         var at = ResolveVersion(version);
         if (at is null) return null;
         var path = NibblePath.FromHash(_hashers.Value!.KeyHash(key));
@@ -88,6 +93,11 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
     public StateProofResult Prove(ReadOnlySpan<byte> key, ulong? version = null)
     {
         CheckKey(key);
+        if (ReplayRecords.IsReplayRecord(key))
+        {
+            throw new CustosException(ErrorCode.InvalidField, "replay records are kept beside the authenticated state, not in it: there is no proof of one");
+        }
+
         var at = ResolveVersion(version) ?? throw new CustosException(ErrorCode.NotFound, "the state has no version yet");
         var path = NibblePath.FromHash(_hashers.Value!.KeyHash(key));
         var proof = new StateProof();
@@ -137,6 +147,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
         }
 
         var version = baseVersion is { } b ? b + 1 : 0;
+        var replayWrites = SeparateReplayRecords(ref writes);
         var count = writes.Count;
         var pending = ArrayPool<PendingWrite>.Shared.Rent(count);
         try
@@ -169,13 +180,54 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
                 if (pending[i].IsPut && !unchangedPuts[pending[i].Index]) values[valueCount++] = pending[i];
             }
 
-            return new StateDelta(version, baseVersion, root, count, update.WrittenNodes(), values, update.StaleNodeKeys(), update.StaleValueKeys(), onTopOf, this);
+            return new StateDelta(version, baseVersion, root, count, update.WrittenNodes(), values, update.StaleNodeKeys(), update.StaleValueKeys(), onTopOf, this)
+            {
+                ReplayWrites = replayWrites,
+            };
         }
         finally
         {
             // Pending writes hold the callers' keys and values: cleared so that the pool does not keep them alive.
             ArrayPool<PendingWrite>.Shared.Return(pending, clearArray: true);
         }
+    }
+
+    /// <summary>
+    /// Takes the replay records (<see cref="ReplayRecords"/>) out of <paramref name="writes"/>, checked like any state
+    /// write: the store keeps them beside the tree, so they change neither the root nor the tree's nodes.
+    /// </summary>
+    private static StateWrite[] SeparateReplayRecords(ref IReadOnlyList<StateWrite> writes)
+    {
+        var replay = 0;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            if (ReplayRecords.IsReplayRecord(writes[i].Key)) replay++;
+        }
+
+        if (replay == 0) return [];
+        var records = new StateWrite[replay];
+        var tree = new List<StateWrite>(writes.Count - replay);
+        replay = 0;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var write = writes[i];
+            if (!ReplayRecords.IsReplayRecord(write.Key))
+            {
+                tree.Add(write);
+                continue;
+            }
+
+            CheckKey(write.Key);
+            if (write.Value is { Length: > StorageLimits.StateValueSizeBytesMax } value)
+            {
+                throw new CustosException(ErrorCode.TooLarge, $"a state value is {value.Length} bytes, at most {StorageLimits.StateValueSizeBytesMax} allowed");
+            }
+
+            records[replay++] = write;
+        }
+
+        writes = tree;
+        return records;
     }
 
     /// <summary>

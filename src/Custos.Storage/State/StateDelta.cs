@@ -53,7 +53,7 @@ public sealed class StateDelta
     /// <summary>The state root of <see cref="Version"/>.</summary>
     public Hash32 Root { get; }
 
-    /// <summary>Puts and deletes applied.</summary>
+    /// <summary>Puts and deletes applied to the tree (replay records are not counted).</summary>
     public int WriteCount { get; }
 
     /// <summary>Tree nodes written (sorted by node key).</summary>
@@ -66,6 +66,9 @@ public sealed class StateDelta
 
     /// <summary>The puts that need a value record, sorted by key hash.</summary>
     internal PendingWrite[] Values { get; }
+
+    /// <summary>Replay records written (puts and deletes), kept beside the tree: see <see cref="ReplayRecords"/>.</summary>
+    internal StateWrite[] ReplayWrites { get; init; } = [];
 
     internal NodeKey[] StaleNodes { get; }
 
