@@ -104,10 +104,31 @@ public sealed class TransactionPool
 
         var decoded = new (Transaction? Transaction, Hash32 Id, CustosError? Error)[envelopes.Count];
         var unsigned = new List<int>(envelopes.Count);
-        for (var i = 0; i < envelopes.Count; i++)
+        for (var i = 0; i < envelopes.Count; i++) decoded[i] = Check(envelopes[i].Span, context);
+
+        // What insertion would refuse anyway (already pending, a full pool, a sender at its limit) is refused before
+        // its signature is verified: under overload these were most refusals, and each cost a verification. Checked
+        // again on insertion, since the pool may change while the signatures are verified.
+        lock (_gate)
         {
-            decoded[i] = Check(envelopes[i].Span, context);
-            if (decoded[i].Error is null) unsigned.Add(i);
+            Dictionary<AccountId, int>? offeredPerSender = null;
+            var room = _limits.TransactionsMax - _byId.Count;
+            for (var i = 0; i < decoded.Length; i++)
+            {
+                if (decoded[i].Error is not null) continue;
+                var transaction = decoded[i].Transaction!;
+                offeredPerSender ??= [];
+                offeredPerSender.TryGetValue(transaction.Sender, out var offered);
+                if (InsertionRefusal(transaction, decoded[i].Id, offered, room) is { } refusal)
+                {
+                    decoded[i] = (null, decoded[i].Id, refusal);
+                    continue;
+                }
+
+                offeredPerSender[transaction.Sender] = offered + 1;
+                room--;
+                unsigned.Add(i);
+            }
         }
 
         if (unsigned.Count > 0)
@@ -169,21 +190,29 @@ public sealed class TransactionPool
         };
     }
 
-    private CustosError? Insert(Transaction transaction, Hash32 id)
+    /// <summary>
+    /// Why the pool would not take <paramref name="transaction"/> now, with <paramref name="ahead"/> more of its
+    /// sender's transactions and room for <paramref name="room"/> more in all; null when it would.
+    /// </summary>
+    private CustosError? InsertionRefusal(Transaction transaction, Hash32 id, int ahead, int room)
     {
         if (_byId.ContainsKey(id)) return new CustosError(ErrorCode.DuplicateTransaction, "transaction is already pending");
-        var size = transaction.Envelope.Length;
-        if (_byId.Count >= _limits.TransactionsMax || _bytes + size > _limits.BytesMax)
+        if (room <= 0 || _bytes + transaction.Envelope.Length > _limits.BytesMax)
         {
             return new CustosError(ErrorCode.MempoolFull, "the pool is full; retry later");
         }
 
         _perSender.TryGetValue(transaction.Sender, out var pending);
-        if (pending >= _limits.PerSenderMax)
-        {
-            return new CustosError(ErrorCode.SenderLimitExceeded, $"sender has {pending} pending transactions, at most {_limits.PerSenderMax}");
-        }
+        return pending + ahead >= _limits.PerSenderMax
+            ? new CustosError(ErrorCode.SenderLimitExceeded, $"sender has {pending + ahead} pending transactions, at most {_limits.PerSenderMax}")
+            : null;
+    }
 
+    private CustosError? Insert(Transaction transaction, Hash32 id)
+    {
+        if (InsertionRefusal(transaction, id, 0, _limits.TransactionsMax - _byId.Count) is { } refusal) return refusal;
+        var size = transaction.Envelope.Length;
+        _perSender.TryGetValue(transaction.Sender, out var pending);
         var entry = new Entry(transaction, id, ++_sequence);
         _byId[id] = entry;
         _unbatched[entry.Sequence] = entry;

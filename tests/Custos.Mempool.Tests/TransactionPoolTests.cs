@@ -83,7 +83,8 @@ public sealed class TransactionPoolTests
     public void Full_pool_pushes_back_and_one_sender_cannot_fill_it()
     {
         var chain = new Chain();
-        var pool = chain.Pool(new MempoolLimits { TransactionsMax = 5, PerSenderMax = 3 });
+        var signatures = new SignatureCheck(chain.Suite);
+        var pool = new TransactionPool(chain.Suite, Chain.Id, signatures, new MempoolLimits { TransactionsMax = 5, PerSenderMax = 3 });
 
         var fromOne = pool.Admit(Enumerable.Range(0, 4).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(0, (ulong)i)).ToList(), chain.At(1));
         var fromOthers = pool.Admit(Enumerable.Range(0, 4).Select(i => (ReadOnlyMemory<byte>)chain.Transfer(1 + i % 2, (ulong)i)).ToList(), chain.At(1));
@@ -91,6 +92,8 @@ public sealed class TransactionPoolTests
         Assert.Equal([null, null, null, ErrorCode.SenderLimitExceeded], fromOne.Select(a => a.Error?.Code));
         Assert.Equal([null, null, ErrorCode.MempoolFull, ErrorCode.MempoolFull], fromOthers.Select(a => a.Error?.Code));
         Assert.Equal(5, pool.Count);
+        // What the pool could not take was refused before its signature was verified.
+        Assert.Equal(5, signatures.Verifications);
     }
 
     [Fact]
