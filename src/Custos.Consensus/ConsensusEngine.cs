@@ -308,7 +308,7 @@ public sealed class ConsensusEngine
 
         ProcessQc(parentQc, from);
         if (tc is not null) ProcessTc(tc);
-        if (!own && !replay) Journal(JournalEntryKind.Received, from, bytes);
+        if (!own && !replay) Journal(JournalEntryKind.Received, from, JournalForm(proposal, block, bytes));
 
         var current = header.Round == _pacemaker.CurrentRound;
         if (header.Round > _pacemaker.CurrentRound) return;
@@ -963,7 +963,7 @@ public sealed class ConsensusEngine
             SyncInfo = new SyncInfo { HighestTc = _highestTc?.Wire },
         };
         var message = ConsensusMessages.Encode(proposal);
-        ReleaseAfterPersist(new BroadcastMessage(message), null);
+        ReleaseAfterPersist(new BroadcastMessage(message), null, block is null ? null : JournalForm(proposal, block, message));
         OnProposal(_self, proposal, message, replay: false, own: true, decoded: block);
     }
 
@@ -1116,10 +1116,10 @@ public sealed class ConsensusEngine
     /// Holds a signed vote, timeout or proposal back until the safety state that records it is durable, then sends
     /// it (and runs its local effect, such as counting one's own vote). Releases at once when nothing is pending.
     /// </summary>
-    private void ReleaseAfterPersist(ConsensusAction? action, Action? local)
+    private void ReleaseAfterPersist(ConsensusAction? action, Action? local, ReadOnlyMemory<byte>? journalled = null)
     {
         var sequence = _safetyDirty ? _nextSequence : _lastEmittedSequence;
-        var release = new PendingRelease(sequence, action, local);
+        var release = new PendingRelease(sequence, action, local, journalled);
         if (sequence <= _ackedSequence) Release(release);
         else _pendingReleases.Add(release);
     }
@@ -1139,18 +1139,19 @@ public sealed class ConsensusEngine
         {
             case SendMessage send:
                 _actions.Add(send);
-                Journal(JournalEntryKind.Sent, send.To, send.Message);
+                Journal(JournalEntryKind.Sent, send.To, release.Journalled ?? send.Message);
                 break;
             case BroadcastMessage broadcast:
                 _actions.Add(broadcast);
-                Journal(JournalEntryKind.Sent, null, broadcast.Message);
+                Journal(JournalEntryKind.Sent, null, release.Journalled ?? broadcast.Message);
                 break;
         }
 
         release.Local?.Invoke();
     }
 
-    private sealed record PendingRelease(long Sequence, ConsensusAction? Action, Action? Local);
+    /// <param name="Journalled">What the journal records of the message, when not the message itself.</param>
+    private sealed record PendingRelease(long Sequence, ConsensusAction? Action, Action? Local, ReadOnlyMemory<byte>? Journalled);
 
     // ---------------------------------------------------------------- evidence and journal
 
@@ -1163,6 +1164,23 @@ public sealed class ConsensusEngine
     }
 
     private void Reject(NodeId from, ReadOnlyMemory<byte> bytes, CustosError error) => Journal(JournalEntryKind.Rejected, from, bytes, error.ToString());
+
+    /// <summary>
+    /// How a valid proposal is journalled: its block's header without the transactions, with the proposer's signature
+    /// and sync info. The signature covers the header only, and the header commits to the transactions through its
+    /// transaction root, so the entry is the same evidence of what the proposer signed (docs/consensus.md). The block
+    /// itself is stored with its transactions once committed; journalling them too wrote every block twice.
+    /// </summary>
+    private static ReadOnlyMemory<byte> JournalForm(Proposal proposal, BlockRecord block, ReadOnlyMemory<byte> message)
+    {
+        if (block.Decoded.Transactions.Count == 0) return message;
+        return ConsensusMessages.Encode(new Proposal
+        {
+            Block = new Block { Header = block.HeaderByteString }.ToByteString(),
+            Signature = proposal.Signature,
+            SyncInfo = proposal.SyncInfo,
+        });
+    }
 
     private void Journal(JournalEntryKind kind, NodeId? peer, ReadOnlyMemory<byte> message, string? reason = null)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using Custos.Consensus.Tests.Support;
 using Custos.Consensus.Wire;
 using Custos.Core;
+using Custos.Core.Wire;
 using Google.Protobuf;
 
 namespace Custos.Consensus.Tests;
@@ -67,6 +68,62 @@ public sealed class JournalTests
 
     private AuditReport Audit(TestNode node, IReadOnlyList<JournalRecord>? records = null) =>
         ConsensusAudit.Verify(records ?? node.Journal.Records, node.Ledger.Blocks, new Dictionary<ulong, ValidatorSet> { [1] = _chain.Set }, TestChain.Id, _chain.Suite);
+
+    /// <summary>Two transactions every block carries (the tests' validator accepts any payload).</summary>
+    private sealed class TwoTransactionsPayloadSource : IPayloadSource
+    {
+        private static Transaction Sample(ulong nonce)
+        {
+            var body = new TransactionBody
+            {
+                ChainId = TestChain.Id,
+                Sender = ByteString.CopyFrom(new byte[AccountId.SizeBytes]),
+                Nonce = nonce,
+                ExpiryHeight = 1_000,
+                Contract = "token",
+                ContractVersion = 1,
+                Method = "transfer",
+                Suite = CryptoSuiteId.Gm,
+            };
+            var envelope = new TransactionEnvelope { Body = body.ToByteString(), PublicKey = ByteString.CopyFrom([0x04, .. new byte[64]]), Signature = ByteString.CopyFrom(new byte[64]) };
+            return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+        }
+
+        public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs) => new([Sample(height * 2), Sample(height * 2 + 1)], Hash32.Zero);
+    }
+
+    [Fact]
+    public void Proposals_are_journalled_as_their_signed_header_without_transactions_and_the_audit_passes()
+    {
+        var network = new TestNetwork(_chain, 4);
+        foreach (var node in network.Nodes)
+        {
+            node.PayloadSource = new TwoTransactionsPayloadSource();
+            node.NewEngine(null);
+        }
+
+        network.StartAll();
+        network.Run(steps: 300);
+
+        foreach (var node in network.Nodes)
+        {
+            Assert.True(node.Ledger.Blocks.Count >= 3);
+            Assert.All(node.Ledger.Blocks.Skip(1), b => Assert.Equal(2, b.Block.Decoded.Transactions.Count));
+            var proposals = node.JournalEntries()
+                .Where(e => e.Kind is JournalEntryKind.Received or JournalEntryKind.Sent)
+                .Select(e => ConsensusMessage.Parser.ParseFrom(e.Message))
+                .Where(m => m.BodyCase == ConsensusMessage.BodyOneofCase.Proposal)
+                .Select(m => Block.Parser.ParseFrom(m.Proposal.Block))
+                .ToList();
+            Assert.NotEmpty(proposals);
+            Assert.All(proposals, p => Assert.Empty(p.Transactions));
+            var committed = node.Ledger.Blocks.Skip(1).Select(b => b.Block.HeaderBytes.ToArray()).ToList();
+            Assert.All(committed, header => Assert.Contains(proposals, p => p.Header.Span.SequenceEqual(header)));
+
+            var report = Audit(node);
+            Assert.True(report.Passed, string.Join("\n", report.Failures));
+        }
+    }
 
     [Fact]
     public void Audit_of_a_run_with_view_changes_and_catch_up_verifies_every_certificate_and_passes()
