@@ -107,8 +107,8 @@ public sealed class TransactionPool
         for (var i = 0; i < envelopes.Count; i++) decoded[i] = Check(envelopes[i].Span, context);
 
         // What insertion would refuse anyway (already pending, a full pool, a sender at its limit) is refused before
-        // its signature is verified: under overload these were most refusals, and each cost a verification. Checked
-        // again on insertion, since the pool may change while the signatures are verified.
+        // its signature is verified: under overload, a sender at its limit was refused only after a verification.
+        // Checked again on insertion, since the pool may change while the signatures are verified.
         lock (_gate)
         {
             Dictionary<AccountId, int>? offeredPerSender = null;

@@ -217,12 +217,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
                 continue;
             }
 
-            CheckKey(write.Key);
-            if (write.Value is { Length: > StorageLimits.StateValueSizeBytesMax } value)
-            {
-                throw new CustosException(ErrorCode.TooLarge, $"a state value is {value.Length} bytes, at most {StorageLimits.StateValueSizeBytesMax} allowed");
-            }
-
+            CheckWrite(write);
             records[replay++] = write;
         }
 
@@ -481,14 +476,7 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
     private void Prepare(IReadOnlyList<StateWrite> writes, ulong version, PendingWrite[] pending)
     {
         var count = writes.Count;
-        for (var i = 0; i < count; i++)
-        {
-            CheckKey(writes[i].Key);
-            if (writes[i].Value is { Length: > StorageLimits.StateValueSizeBytesMax } value)
-            {
-                throw new CustosException(ErrorCode.TooLarge, $"a state value is {value.Length} bytes, at most {StorageLimits.StateValueSizeBytesMax} allowed");
-            }
-        }
+        for (var i = 0; i < count; i++) CheckWrite(writes[i]);
 
         // Hashing keys and values is a large part of a version's work; spread it over the cores.
         if (count >= 64)
@@ -534,6 +522,15 @@ public sealed class AuthenticatedState : INodeReader, IDisposable
             ? new LeafRef(keyHash, default, default, version)
             : LeafRef.Create(hasher, keyHash, hasher.ValueHash(write.Value), version);
         return new PendingWrite(index, write.Key, write.Value, leaf);
+    }
+
+    private static void CheckWrite(in StateWrite write)
+    {
+        CheckKey(write.Key);
+        if (write.Value is { Length: > StorageLimits.StateValueSizeBytesMax } value)
+        {
+            throw new CustosException(ErrorCode.TooLarge, $"a state value is {value.Length} bytes, at most {StorageLimits.StateValueSizeBytesMax} allowed");
+        }
     }
 
     private static void CheckKey(ReadOnlySpan<byte> key)
