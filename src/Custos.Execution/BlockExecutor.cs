@@ -95,8 +95,9 @@ public sealed class SignatureCheck(ICryptoSuite suite, int cacheEntriesMax = 200
 
     private PublicKey? KeyOf(ReadOnlyMemory<byte> encoded)
     {
+        // Looked up by span: a sender's key is found without copying it for every verification.
+        if (_keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(encoded.Span, out var key)) return key;
         var bytes = encoded.ToArray();
-        if (_keys.TryGetValue(bytes, out var key)) return key;
         if (!suite.TryDecodePublicKey(bytes, out key, out _)) return null;
         if (Interlocked.Increment(ref _keysAdded) > keyCacheEntriesMax)
         {
