@@ -6,8 +6,11 @@ using Google.Protobuf;
 
 namespace Custos.Mempool;
 
-/// <summary>A batch with its digest and decoded transactions.</summary>
-public sealed record StoredBatch(Hash32 Digest, byte[] Encoded, TransactionBatch Batch, IReadOnlyList<Transaction> Transactions, IReadOnlyList<Hash32> Ids);
+/// <summary>
+/// A batch with its digest and decoded transactions. The parsed protobuf message is not kept: it held another copy of
+/// every transaction's bytes for as long as the batch waited to be committed.
+/// </summary>
+public sealed record StoredBatch(Hash32 Digest, byte[] Encoded, uint Author, IReadOnlyList<Transaction> Transactions, IReadOnlyList<Hash32> Ids);
 
 /// <summary>Bounds on batches.</summary>
 public sealed record BatchLimits
@@ -68,7 +71,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
         lock (_gate) batch.Sequence = ++_ownSequence;
         batch.Transactions.AddRange(transactions.Select(t => ByteString.CopyFrom(t.Envelope.Span)));
         var encoded = batch.ToByteArray();
-        var stored = new StoredBatch(Digest(encoded), encoded, batch, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
+        var stored = new StoredBatch(Digest(encoded), encoded, author, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
         Add(stored);
         return stored;
     }
@@ -131,7 +134,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
         }
 
         var bytes = encoded.ToArray();
-        stored = new StoredBatch(Digest(bytes), bytes, batch, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
+        stored = new StoredBatch(Digest(bytes), bytes, batch.Author, transactions, transactions.Select(t => t.ComputeId(suite)).ToList());
         error = null!;
         return true;
     }

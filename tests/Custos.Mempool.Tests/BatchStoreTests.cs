@@ -21,7 +21,7 @@ public sealed class BatchStoreTests
         Assert.True(accepted, error?.ToString());
         Assert.Equal(formed.Digest, received.Digest);
         Assert.Equal(formed.Ids, received.Ids);
-        Assert.Equal(2u, received.Batch.Author);
+        Assert.Equal(2u, received.Author);
         Assert.True(peer.TryGet(formed.Digest, out _));
     }
 
