@@ -145,14 +145,7 @@ public sealed class BlockExecutor
     /// The replay record of transaction <paramref name="id"/> (its value: the expiry height), under
     /// <see cref="ReplayRecords.KeyPrefix"/>, which the store keeps beside the authenticated tree.
     /// </summary>
-    public static byte[] SeenKey(Hash32 id)
-    {
-        var prefix = ReplayRecords.KeyPrefix;
-        var key = new byte[prefix.Length + Hash32.SizeBytes];
-        prefix.CopyTo(key);
-        id.CopyTo(key.AsSpan(prefix.Length));
-        return key;
-    }
+    public static byte[] SeenKey(Hash32 id) => StateKeys.For(LedgerNamespace, "seen/", id);
 
     /// <summary>The heights of the blocks that hold transactions expiring at <paramref name="expiry"/> (8 bytes each).</summary>
     public static byte[] ExpiringKey(ulong expiry)
