@@ -9,7 +9,18 @@ public abstract record ConsensusAction;
 public sealed record SendMessage(NodeId To, byte[] Message) : ConsensusAction;
 
 /// <summary>Send an encoded <see cref="ConsensusMessage"/> to every other node (validators and observers).</summary>
-public sealed record BroadcastMessage(byte[] Message) : ConsensusAction;
+public sealed record BroadcastMessage(byte[] Message) : ConsensusAction
+{
+    /// <summary>
+    /// For this engine's own proposal: its block and the same message with the block's header only. A host that
+    /// disseminates transactions apart (in batches) sends that form without parsing the whole message back.
+    /// </summary>
+    public ProposalForms? Proposal { get; init; }
+}
+
+/// <param name="Block">The proposal's block, as the engine built it.</param>
+/// <param name="HeaderOnly">The encoded proposal message with the block's header and no transactions: all the proposer signed.</param>
+public sealed record ProposalForms(BlockRecord Block, ReadOnlyMemory<byte> HeaderOnly);
 
 /// <summary>
 /// Write the encoded <see cref="SafetyState"/> durably, then report <see cref="SafetyStatePersisted"/> with this

@@ -261,9 +261,21 @@ public sealed class ConsensusEngine
     {
         CustosError error;
         BlockRecord block;
+        var compact = false;
         if (decoded is not null && decoded.Encoded.Span.SequenceEqual(proposal.Block.Span))
         {
             block = decoded;
+        }
+        else if (decoded is not null && IsHeaderOnlyOf(proposal.Block, decoded))
+        {
+            // The compact form a validator that disseminates batches sends: the header the proposer signed, with the
+            // block the caller assembled from batches it holds. The header commits to those transactions through its
+            // transaction root, checked below like any block's; from here on the proposal is handled whole, and its
+            // whole message is encoded only should it be refused, for the journal.
+            block = decoded;
+            proposal = proposal.Clone();
+            proposal.Block = UnsafeByteOperations.UnsafeWrap(decoded.Encoded);
+            compact = true;
         }
         else if (!BlockRecord.TryDecode(proposal.Block.Span, _suite, out block, out error))
         {
@@ -274,25 +286,25 @@ public sealed class ConsensusEngine
         var header = block.Header;
         if (header.ChainId != _config.ChainId)
         {
-            Reject(from, bytes, new CustosError(ErrorCode.ChainIdMismatch, $"proposal for chain '{header.ChainId}'"));
+            Reject(from, Whole(), new CustosError(ErrorCode.ChainIdMismatch, $"proposal for chain '{header.ChainId}'"));
             return;
         }
 
         if (header.Epoch != _validators.Epoch)
         {
-            OnOtherEpoch(from, header.Epoch, bytes);
+            OnOtherEpoch(from, header.Epoch, Whole());
             return;
         }
 
         if (header.Proposer >= _validators.Count || header.Proposer != _validators.LeaderIndex(header.Round))
         {
-            Reject(from, bytes, new CustosError(ErrorCode.NotAValidator, $"validator {header.Proposer} does not lead round {header.Round}"));
+            Reject(from, Whole(), new CustosError(ErrorCode.NotAValidator, $"validator {header.Proposer} does not lead round {header.Round}"));
             return;
         }
 
         if (!own && !replay && !_suite.VerifyObject(_validators.KeyOf(header.Proposer), ObjectType.Proposal, block.HeaderBytes.Span, proposal.Signature.Span))
         {
-            Reject(from, bytes, new CustosError(ErrorCode.SignatureInvalid, $"proposal signature of validator {header.Proposer} does not verify"));
+            Reject(from, Whole(), new CustosError(ErrorCode.SignatureInvalid, $"proposal signature of validator {header.Proposer} does not verify"));
             return;
         }
 
@@ -302,7 +314,7 @@ public sealed class ConsensusEngine
             || !TryVerifyQc(header.ParentQc, out var parentQc, out error)
             || !TryVerifyTcIfPresent(header.TimeoutCertificate, out var tc, out error))
         {
-            Reject(from, bytes, error);
+            Reject(from, Whole(), error);
             return;
         }
 
@@ -326,7 +338,7 @@ public sealed class ConsensusEngine
         error = ValidateBlock(block, parent)!;
         if (error is not null)
         {
-            if (!own) Journal(JournalEntryKind.Rejected, from, bytes, error.ToString());
+            if (!own) Journal(JournalEntryKind.Rejected, from, Whole(), error.ToString());
             return;
         }
 
@@ -335,6 +347,27 @@ public sealed class ConsensusEngine
         InsertBlock(block, parentQc);
         if (current) TryVote(block, parentQc, tc);
         else TryPropose();
+    
+        // A refused proposal is journalled whole, with its transactions.
+        ReadOnlyMemory<byte> Whole() => compact ? ConsensusMessages.Encode(proposal) : bytes;
+    }
+
+
+    /// <summary>Whether <paramref name="blockBytes"/> is a block with <paramref name="block"/>'s header and no transactions.</summary>
+    private static bool IsHeaderOnlyOf(ByteString blockBytes, BlockRecord block)
+    {
+        // Exactly the header field, nothing besides it.
+        var header = block.HeaderBytes.Span;
+        if (blockBytes.Length != 1 + CodedOutputStream.ComputeLengthSize(header.Length) + header.Length) return false;
+        try
+        {
+            var stripped = Block.Parser.ParseFrom(blockBytes);
+            return stripped.Transactions.Count == 0 && stripped.Header.Span.SequenceEqual(header);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return false;
+        }
     }
 
     private CustosError? ValidateBlock(BlockRecord block, BlockRecord parent)
@@ -963,7 +996,9 @@ public sealed class ConsensusEngine
             SyncInfo = new SyncInfo { HighestTc = _highestTc?.Wire },
         };
         var message = ConsensusMessages.Encode(proposal);
-        ReleaseAfterPersist(new BroadcastMessage(message), null, block is null ? null : JournalForm(proposal, block, message));
+        var headerOnly = block is null ? (ReadOnlyMemory<byte>?)null : JournalForm(proposal, block, message);
+        var broadcast = new BroadcastMessage(message) { Proposal = block is null ? null : new ProposalForms(block, headerOnly!.Value) };
+        ReleaseAfterPersist(broadcast, null, headerOnly);
         OnProposal(_self, proposal, message, replay: false, own: true, decoded: block);
     }
 

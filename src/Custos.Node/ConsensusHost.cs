@@ -211,7 +211,7 @@ internal sealed class ConsensusHost : IDisposable
                         break;
                     case BroadcastMessage broadcast:
                         Trace("broadcast", broadcast.Message);
-                        Broadcast(broadcast.Message);
+                        Broadcast(broadcast.Message, broadcast.Proposal);
                         break;
                     case PersistSafetyState persist:
                         _store.SafetyRecord.Save(persist.State);
@@ -382,10 +382,27 @@ internal sealed class ConsensusHost : IDisposable
         _network.TrySend(peer, kind, payload, out _);
     }
 
-    private void Broadcast(byte[] message)
+    private void Broadcast(byte[] message, ProposalForms? proposal)
     {
-        var (kind, payload) = Compact(message);
+        var (kind, payload) = proposal is null ? Compact(message) : Compact(message, proposal);
         _network.Broadcast(kind, payload);
+    }
+
+    /// <summary>
+    /// Our own proposal as the engine gave its forms: sent as digests when it is the one built from batches, without
+    /// parsing the whole message back to strip its transactions.
+    /// </summary>
+    private (FrameKind Kind, byte[] Payload) Compact(byte[] message, ProposalForms proposal)
+    {
+        if (_execution.LastProposal is not { Batches.Count: > 0 } last) return (FrameKind.Consensus, message);
+        var header = proposal.Block.Header;
+        if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _engine.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
+        if (proposal.Block.Decoded.Transactions.Count != last.Batches.Sum(b => b.Transactions.Count)) return (FrameKind.Consensus, message);
+        var digests = last.Batches.Select(b => b.Digest).ToList();
+        _execution.RecordBatches(proposal.Block.Hash, digests);
+        var compact = new CompactProposal { Message = ByteString.CopyFrom(proposal.HeaderOnly.Span) };
+        compact.BatchDigests.AddRange(digests.Select(d => d.ToByteString()));
+        return (FrameKind.CompactProposal, compact.ToByteArray());
     }
 
     /// <summary>Our own proposals built from batches go out as digests; everything else as it is.</summary>

@@ -264,17 +264,18 @@ internal sealed class PeerRelay : IAsyncDisposable
         // the engine with the message, so that neither this node's engine nor its execution decodes them again. A block
         // that does not assemble (a bad header, a transaction of another chain) goes to the engine as plain bytes, to be
         // refused and journalled there like any invalid proposal.
-        var proposal = message.Proposal.Clone();
+        // The engine takes the compact message as it came, with the assembled block beside it: re-encoding the whole
+        // proposal here, and the engine parsing and checking it back, copied every block three more times.
         MessageReceived received;
         Hash32 hash;
         if (BlockRecord.TryAssemble(stripped.Header.Span, transactions, _chain.Suite, out var block, out _))
         {
-            proposal.Block = UnsafeByteOperations.UnsafeWrap(block.Encoded);
-            received = new MessageReceived(from, ConsensusMessages.Encode(proposal)) { Block = block };
+            received = new MessageReceived(from, compact.Message.Memory) { Block = block };
             hash = block.Hash;
         }
         else
         {
+            var proposal = message.Proposal.Clone();
             stripped.Transactions.AddRange(transactions.Select(t => UnsafeByteOperations.UnsafeWrap(t.Envelope)));
             proposal.Block = stripped.ToByteString();
             received = new MessageReceived(from, ConsensusMessages.Encode(proposal));

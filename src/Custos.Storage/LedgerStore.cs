@@ -388,7 +388,7 @@ public sealed partial class LedgerStore : IDisposable
             throw new CustosException(ErrorCode.InvalidField, $"{persist.Receipts.Count} receipts for {count} transactions");
         }
 
-        var seen = new HashSet<Hash32>();
+        var seen = new HashSet<Hash32>(count);
         Span<byte> position = stackalloc byte[12];
         for (var i = 0; i < count; i++)
         {

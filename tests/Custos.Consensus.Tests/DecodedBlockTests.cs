@@ -2,6 +2,8 @@ using Custos.Consensus.Tests.Support;
 using Custos.Consensus.Wire;
 using Custos.Core;
 using Custos.Core.Wire;
+using Custos.Crypto;
+using Google.Protobuf;
 
 namespace Custos.Consensus.Tests;
 
@@ -42,6 +44,83 @@ public sealed class DecodedBlockTests
         Assert.Equal(signed.Hash, validated.Hash);
         Assert.Contains(actions, a => a is PersistSafetyState);
     }
+
+    [Fact]
+    public void A_header_only_proposal_with_its_block_assembled_from_batches_is_validated_as_that_block()
+    {
+        var block = Block1WithTransactions(Transactions(2));
+        var (engine, validator) = Start();
+
+        var actions = engine.Handle(new MessageReceived(new NodeId(2), HeaderOnlyProposal(2, block)) { Block = block }, Now);
+
+        Assert.Same(block, Assert.Single(validator.Validated));
+        Assert.Contains(actions, a => a is PersistSafetyState);
+        var received = JournalEntry.Parser.ParseFrom(Assert.Single(actions.OfType<JournalAppend>(), j => j.Kind == JournalEntryKind.Received).Payload);
+        Assert.Empty(Block.Parser.ParseFrom(ConsensusMessage.Parser.ParseFrom(received.Message).Proposal.Block).Transactions);
+    }
+
+    [Fact]
+    public void A_header_only_proposal_given_a_block_of_other_transactions_is_refused_and_journalled_whole()
+    {
+        var signed = Block1WithTransactions(Transactions(2));
+        var header = signed.HeaderBytes.ToArray();
+        var other = BlockRecord.TryAssemble(header, Transactions(3), _chain.Suite, out var assembled, out var error) ? assembled : throw error.ToException();
+        var (engine, validator) = Start();
+
+        var actions = engine.Handle(new MessageReceived(new NodeId(2), HeaderOnlyProposal(2, signed)) { Block = other }, Now);
+
+        Assert.Empty(validator.Validated);
+        var rejected = JournalEntry.Parser.ParseFrom(Assert.Single(actions.OfType<JournalAppend>(), j => j.Kind == JournalEntryKind.Rejected).Payload);
+        Assert.Contains("transaction root", rejected.Reason);
+        var whole = Block.Parser.ParseFrom(ConsensusMessage.Parser.ParseFrom(rejected.Message).Proposal.Block);
+        Assert.Equal(3, whole.Transactions.Count);
+    }
+
+    [Fact]
+    public void A_header_only_proposal_given_a_block_with_another_header_is_decoded_as_sent()
+    {
+        var signed = Block1WithTransactions(Transactions(2));
+        var other = Block1WithTransactions(Transactions(2), timestampOffset: 9);
+        var (engine, validator) = Start();
+
+        var actions = engine.Handle(new MessageReceived(new NodeId(2), HeaderOnlyProposal(2, signed)) { Block = other }, Now);
+
+        // Decoded from its own bytes, the proposal is a header without the transactions its root commits to.
+        Assert.Empty(validator.Validated);
+        Assert.Single(actions.OfType<JournalAppend>(), j => j.Kind == JournalEntryKind.Rejected);
+    }
+
+    private static List<Transaction> Transactions(int count) => Enumerable.Range(0, count).Select(i =>
+    {
+        var body = new TransactionBody
+        {
+            ChainId = TestChain.Id,
+            Sender = ByteString.CopyFrom(new byte[AccountId.SizeBytes]),
+            Nonce = (ulong)i,
+            ExpiryHeight = 1_000,
+            Contract = "token",
+            ContractVersion = 1,
+            Method = "transfer",
+            Suite = CryptoSuiteId.Gm,
+        };
+        var envelope = new TransactionEnvelope { Body = body.ToByteString(), PublicKey = ByteString.CopyFrom([0x04, .. new byte[64]]), Signature = ByteString.CopyFrom(new byte[64]) };
+        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+    }).ToList();
+
+    private BlockRecord Block1WithTransactions(List<Transaction> transactions, ulong timestampOffset = 1)
+    {
+        var empty = Block1(timestampOffset);
+        var header = empty.Header.Clone();
+        header.TransactionRoot = MerkleRoot.Compute(_chain.Suite, transactions.Select(t => t.ComputeId(_chain.Suite)).ToList()).ToByteString();
+        return BlockRecord.TryAssemble(header.ToByteArray(), transactions, _chain.Suite, out var block, out var error) ? block : throw error.ToException();
+    }
+
+    /// <summary>The proposal as a validator disseminating batches sends it: the signed header, no transactions.</summary>
+    private byte[] HeaderOnlyProposal(int proposer, BlockRecord block) => ConsensusMessages.Encode(new Proposal
+    {
+        Block = new Block { Header = ByteString.CopyFrom(block.HeaderBytes.Span) }.ToByteString(),
+        Signature = ByteString.CopyFrom(_chain.Keys[proposer].SignObject(ObjectType.Proposal, block.HeaderBytes.Span)),
+    });
 
     private const long Now = 1_000_000;
 
