@@ -59,7 +59,7 @@ public sealed class AccountRegistry : ISystemContract
 
     /// <summary>The record as stored. A reset past its window may not be stored yet: see <see cref="LoadCurrent"/>.</summary>
     public static AccountRecord? Load(IStateReader state, AccountId account) =>
-        state.TryGet(RecordKey(account), out var bytes) ? AccountRecord.Parser.ParseFrom(bytes) : null;
+        state.TryGet(RecordKey(account), out var bytes) ? AccountRecord.Parser.ParseFrom(bytes.AsSpan()) : null;
 
     /// <summary>The record as it stands at <paramref name="height"/>: a key reset whose window has passed is in force.</summary>
     public static AccountRecord? LoadCurrent(IStateReader state, AccountId account, ulong height) =>
@@ -334,7 +334,7 @@ public sealed class AccountRegistry : ISystemContract
     {
         var id = selfWhenEmpty && account.IsEmpty ? call.CallerId : ContractCall.ParseAccount(account, "account_id");
         var bytes = call.Get(RecordKey(id)) ?? throw new ContractFailure(ErrorCode.SenderUnknown, $"account {id} is not registered");
-        return (id, Current(AccountRecord.Parser.ParseFrom(bytes), call.Block.Height));
+        return (id, Current(AccountRecord.Parser.ParseFrom(bytes.AsSpan()), call.Block.Height));
     }
 
     private static void Save(ContractCall call, AccountId id, AccountRecord record, string eventName, AccountDecision decision)

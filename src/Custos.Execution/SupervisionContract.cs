@@ -78,7 +78,7 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
     public static byte[] OpeningKey(string caseReference) => StateKeys.For(ContractName, "opening/" + caseReference);
 
     public static SupervisionMeasures ReadMeasures(IStateReader state) =>
-        state.TryGet(MeasuresKey, out var bytes) ? SupervisionMeasures.Parser.ParseFrom(bytes) : new SupervisionMeasures();
+        state.TryGet(MeasuresKey, out var bytes) ? SupervisionMeasures.Parser.ParseFrom(bytes.AsSpan()) : new SupervisionMeasures();
 
     public static SupervisionRuleSet ReadRules(IStateReader state) =>
         state.TryGet(RulesKey, out var bytes) ? SupervisionRuleSet.Parser.ParseFrom(bytes) : new SupervisionRuleSet();
@@ -121,7 +121,7 @@ public sealed class SupervisionContract(SupervisionParameters? parameters = null
     }
 
     private static SupervisionMeasures ReadMeasures(ContractCall call) =>
-        call.Get(MeasuresKey) is { } bytes ? SupervisionMeasures.Parser.ParseFrom(bytes) : new SupervisionMeasures();
+        call.Get(MeasuresKey) is { } bytes ? SupervisionMeasures.Parser.ParseFrom(bytes.AsSpan()) : new SupervisionMeasures();
 
     public void Invoke(ContractCall call)
     {
