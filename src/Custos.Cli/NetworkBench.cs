@@ -283,6 +283,13 @@ internal static class NetworkBench
         output.WriteLine($"offered: {offered} tx/s open-loop to {clients.Count} validators; refused at admission: {Interlocked.Read(ref refused)}");
         output.WriteLine($"committed: {tps:0} TPS over {windowMs / 1000.0:0.0} s ({committedInWindow} transactions)");
         output.WriteLine($"latency: p50 {Percentile(0.50):0} ms, p99 {Percentile(0.99):0} ms (submit to commit seen on {processes.Nodes[0].Name}; {latencies.Length} samples)");
+        if (samplesBefore is not null)
+        {
+            // Each transaction is admitted at one validator and stays in its pool until committed: the pools together
+            // are the network's backlog. About equal at both ends, the window saw the steady state.
+            output.WriteLine($"backlog: {samplesBefore.Sum(s => s.Pool):0} transactions when the window opened, {samplesAfter.Sum(s => s.Pool):0} when it closed");
+        }
+
         output.WriteLine($"cpu: {cpuPerTransaction * 1000:0.000} ms per transaction, all {processes.Nodes.Count} node processes together; " +
             $"{loadCpu.TotalSeconds / windowMs * 1000:0.00} cores of {cores} used by this load generator");
         return new LoadFigures(tps, samplesBefore, samplesAfter);
@@ -320,8 +327,9 @@ internal static class NetworkBench
     }
 
     /// <summary>A validator process's counters at one moment: its /metrics and its threads' CPU from /proc.</summary>
+    /// <param name="Pool">Transactions in the validator's pool: those admitted there and not yet committed (its share of the backlog).</param>
     private sealed record ValidatorSample(double CpuSeconds, double Committed, double Verifications, double AllocatedBytes, double GcPauseSeconds, double Gen0, double Gen1, double Gen2,
-        Dictionary<int, (string Group, double Seconds)> Threads)
+        double Pool, Dictionary<int, (string Group, double Seconds)> Threads)
     {
         /// <summary>Thread names (as /proc shows them, 15 characters at most) grouped by the work they do.</summary>
         public static readonly (string Name, string Prefix)[] ThreadGroups =
@@ -367,6 +375,7 @@ internal static class NetworkBench
                 metrics.GetValueOrDefault("dotnet_gc_collections_gen0_total"),
                 metrics.GetValueOrDefault("dotnet_gc_collections_gen1_total"),
                 metrics.GetValueOrDefault("dotnet_gc_collections_gen2_total"),
+                metrics.GetValueOrDefault("custos_mempool_transactions"),
                 ThreadsOf(node.ProcessId));
         }
 

@@ -61,7 +61,7 @@ public sealed class LedgerNode : IAsyncDisposable
     /// a few seconds of a small network's capacity. A longer queue only adds latency, and blocks built from it grew
     /// until rounds timed out.
     /// </summary>
-    public const int BacklogTransactionsMax = 20_000;
+    public const int BacklogTransactionsMax = 10_000;
 
     public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
     {
@@ -152,9 +152,11 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(new DisposableAdapter(contracts));
         var executor = new BlockExecutor(suite, ChainContracts.Create(contracts), chain.Execution, signatures: signatures, runtime: contracts);
         var batches = new BatchStore(suite, chain.ChainId);
+        PeerRelay? relayOfBacklog = null;
         var pool = new TransactionPool(suite, chain.ChainId, signatures, new MempoolLimits { TransactionsMax = BacklogTransactionsMax })
         {
-            HeldElsewhere = () => batches.HeldTransactions,
+            // Peers' batches held, and those received and still waiting for their signatures to be verified.
+            HeldElsewhere = () => batches.HeldTransactions + (relayOfBacklog?.AwaitingVerification ?? 0),
         };
         var configuredAuthorities = (config.Authorities ?? []).Select(path => ConsortiumCertificate.FromPem(File.ReadAllText(resolve(path)), suite)).ToList();
         var trust = new TrustStore(new CertificateValidator(suite, chain.Genesis.Organisations
@@ -188,6 +190,7 @@ public sealed class LedgerNode : IAsyncDisposable
             NodeOrganisations.For(chain, committed), network, log);
         _stack.Add(privacy);
         var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock) { Privacy = privacy };
+        relayOfBacklog = relay;
         _stack.Add(relay);
 
         var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch, host.IsValidator, host.ValidatorCount), network, relay.TransactionsArrived, Metrics);

@@ -40,12 +40,14 @@ internal sealed class PeerRelay : IAsyncDisposable
     private readonly Lock _parkedGate = new();
     private volatile int _parkedCount;
     private readonly SemaphoreSlim _batchSignal = new(0);
-    private readonly System.Threading.Channels.Channel<(string Peer, ReadOnlyMemory<byte> Batch)> _verification =
-        System.Threading.Channels.Channel.CreateBounded<(string, ReadOnlyMemory<byte>)>(new System.Threading.Channels.BoundedChannelOptions(VerificationQueueMax)
+    // Written only with TryWrite, which refuses when full (DropWrite would accept and drop, uncounted).
+    private readonly System.Threading.Channels.Channel<(string Peer, StoredBatch Batch)> _verification =
+        System.Threading.Channels.Channel.CreateBounded<(string, StoredBatch)>(new System.Threading.Channels.BoundedChannelOptions(VerificationQueueMax)
         {
             SingleReader = true,
-            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite,
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
         });
+    private int _awaitingVerification;
     private Task? _receiving;
     private Task? _forming;
     private Task? _verifying;
@@ -163,13 +165,7 @@ internal sealed class PeerRelay : IAsyncDisposable
                 _host.Post(new EngineInput(new MessageReceived(from, frame.Payload)));
                 break;
             case FrameKind.TransactionBatch:
-                // Verification is the costly part of a batch; it runs beside this loop so that consensus messages
-                // never wait behind it.
-                if (!_verification.Writer.TryWrite((frame.Peer, frame.Payload)))
-                {
-                    if (Interlocked.Increment(ref _batchesShed) % 100 == 1) _log.Warn("batches-shed", ("total", Interlocked.Read(ref _batchesShed)));
-                }
-
+                QueueForVerification(frame.Peer, frame.Payload.Span);
                 break;
             case FrameKind.CompactProposal:
                 var compact = CompactProposal.Parser.ParseFrom(frame.Payload.Span);
@@ -192,7 +188,7 @@ internal sealed class PeerRelay : IAsyncDisposable
                 break;
             case FrameKind.BatchResponse:
                 var answer = BatchResponse.Parser.ParseFrom(frame.Payload.Span);
-                foreach (var batch in answer.Batches) _verification.Writer.TryWrite((frame.Peer, batch.Memory));
+                foreach (var batch in answer.Batches) QueueForVerification(frame.Peer, batch.Span);
                 break;
             case FrameKind.Privacy:
                 // The store flushes each write to disk, so privacy frames are handled beside this loop, like batches.
@@ -204,6 +200,32 @@ internal sealed class PeerRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Transactions in peers' batches received and not yet verified. Admission counts them with the batches held: a
+    /// node whose verification fell behind let clients fill its backlog while the batches waiting here went uncounted
+    /// (four validators held twice their bound between them under overload).
+    /// </summary>
+    public int AwaitingVerification => Volatile.Read(ref _awaitingVerification);
+
+    /// <summary>
+    /// Decodes a peer's batch (structure only) and queues it for verification, which is the costly part and runs
+    /// beside this loop so that consensus messages never wait behind it.
+    /// </summary>
+    private void QueueForVerification(string peer, ReadOnlySpan<byte> encoded)
+    {
+        if (!_batches.TryDecode(encoded, out var batch, out var error))
+        {
+            Misbehaved(peer, $"batch: {error.Message}");
+            return;
+        }
+
+        if (_batches.TryGet(batch.Digest, out _) || _batches.WasCommitted(batch.Digest)) return;
+        Interlocked.Add(ref _awaitingVerification, batch.Transactions.Count);
+        if (_verification.Writer.TryWrite((peer, batch))) return;
+        Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
+        if (Interlocked.Increment(ref _batchesShed) % 100 == 1) _log.Warn("batches-shed", ("total", Interlocked.Read(ref _batchesShed)));
+    }
+
     private async Task VerifyBatchesAsync()
     {
         var token = _stop.Token;
@@ -212,12 +234,16 @@ internal sealed class PeerRelay : IAsyncDisposable
             bool accepted;
             try
             {
-                accepted = AcceptBatch(peer, batch.Span);
+                accepted = AcceptBatch(peer, batch);
             }
             catch (Exception e) when (e is CustosException or InvalidProtocolBufferException)
             {
                 Misbehaved(peer, $"batch: {e.Message}");
                 continue;
+            }
+            finally
+            {
+                Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
             }
 
             if (accepted && _parkedCount > 0) RetryParked();
@@ -225,14 +251,8 @@ internal sealed class PeerRelay : IAsyncDisposable
     }
 
     /// <summary>Keeps a peer's batch once every signature in it verifies (in parallel, cached for execution).</summary>
-    private bool AcceptBatch(string peer, ReadOnlySpan<byte> encoded)
+    private bool AcceptBatch(string peer, StoredBatch batch)
     {
-        if (!_batches.TryDecode(encoded, out var batch, out var error))
-        {
-            Misbehaved(peer, $"batch: {error.Message}");
-            return false;
-        }
-
         if (_batches.TryGet(batch.Digest, out _)) return false;
         if (Array.IndexOf(_signatures.AreValid(batch.Transactions, batch.Ids), false) >= 0)
         {
