@@ -48,11 +48,23 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     private long _sequence;
     private ulong _ownSequence;
     private int _heldTransactions;
+    private int _awaitingVerification;
 
     public BatchLimits Limits => _limits;
 
-    /// <summary>Transactions in the batches held, which no committed block has included yet (admission's back-pressure).</summary>
-    public int HeldTransactions => Volatile.Read(ref _heldTransactions);
+    /// <summary>
+    /// Transactions in the batches held, which no committed block has included yet, and in peers' batches received
+    /// and still waiting for verification (admission's back-pressure). Without the waiting ones, a node whose
+    /// verification fell behind let clients fill its backlog unseen: under overload four validators held twice their
+    /// bound between them.
+    /// </summary>
+    public int HeldTransactions => Volatile.Read(ref _heldTransactions) + Volatile.Read(ref _awaitingVerification);
+
+    /// <summary>Counts a peer's batch, decoded by <see cref="TryDecode"/>, as held while its signatures wait to be verified.</summary>
+    public void AwaitVerification(StoredBatch batch) => Interlocked.Add(ref _awaitingVerification, batch.Transactions.Count);
+
+    /// <summary>Ends <see cref="AwaitVerification"/>: the batch is kept (<see cref="Accept"/>) or dropped by the caller.</summary>
+    public void VerificationEnded(StoredBatch batch) => Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
 
     public int Count
     {

@@ -152,11 +152,9 @@ public sealed class LedgerNode : IAsyncDisposable
         _stack.Add(new DisposableAdapter(contracts));
         var executor = new BlockExecutor(suite, ChainContracts.Create(contracts), chain.Execution, signatures: signatures, runtime: contracts);
         var batches = new BatchStore(suite, chain.ChainId);
-        PeerRelay? relayOfBacklog = null;
         var pool = new TransactionPool(suite, chain.ChainId, signatures, new MempoolLimits { TransactionsMax = BacklogTransactionsMax })
         {
-            // Peers' batches held, and those received and still waiting for their signatures to be verified.
-            HeldElsewhere = () => batches.HeldTransactions + (relayOfBacklog?.AwaitingVerification ?? 0),
+            HeldElsewhere = () => batches.HeldTransactions,
         };
         var configuredAuthorities = (config.Authorities ?? []).Select(path => ConsortiumCertificate.FromPem(File.ReadAllText(resolve(path)), suite)).ToList();
         var trust = new TrustStore(new CertificateValidator(suite, chain.Genesis.Organisations
@@ -190,7 +188,6 @@ public sealed class LedgerNode : IAsyncDisposable
             NodeOrganisations.For(chain, committed), network, log);
         _stack.Add(privacy);
         var relay = new PeerRelay(chain, author, network, pool, batches, signatures, host, log, clock) { Privacy = privacy };
-        relayOfBacklog = relay;
         _stack.Add(relay);
 
         var queries = new LedgerQueries(chain, config.Node, store, pool, feed, () => (host.Round, host.Epoch, host.IsValidator, host.ValidatorCount), network, relay.TransactionsArrived, Metrics);

@@ -47,7 +47,6 @@ internal sealed class PeerRelay : IAsyncDisposable
             SingleReader = true,
             FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
         });
-    private int _awaitingVerification;
     private Task? _receiving;
     private Task? _forming;
     private Task? _verifying;
@@ -201,13 +200,6 @@ internal sealed class PeerRelay : IAsyncDisposable
     }
 
     /// <summary>
-    /// Transactions in peers' batches received and not yet verified. Admission counts them with the batches held: a
-    /// node whose verification fell behind let clients fill its backlog while the batches waiting here went uncounted
-    /// (four validators held twice their bound between them under overload).
-    /// </summary>
-    public int AwaitingVerification => Volatile.Read(ref _awaitingVerification);
-
-    /// <summary>
     /// Decodes a peer's batch (structure only) and queues it for verification, which is the costly part and runs
     /// beside this loop so that consensus messages never wait behind it.
     /// </summary>
@@ -220,9 +212,10 @@ internal sealed class PeerRelay : IAsyncDisposable
         }
 
         if (_batches.TryGet(batch.Digest, out _) || _batches.WasCommitted(batch.Digest)) return;
-        Interlocked.Add(ref _awaitingVerification, batch.Transactions.Count);
+        // Counted in the backlog from now on (admission pushes back on it), until verified.
+        _batches.AwaitVerification(batch);
         if (_verification.Writer.TryWrite((peer, batch))) return;
-        Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
+        _batches.VerificationEnded(batch);
         if (Interlocked.Increment(ref _batchesShed) % 100 == 1) _log.Warn("batches-shed", ("total", Interlocked.Read(ref _batchesShed)));
     }
 
@@ -243,7 +236,7 @@ internal sealed class PeerRelay : IAsyncDisposable
             }
             finally
             {
-                Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
+                _batches.VerificationEnded(batch);
             }
 
             if (accepted && _parkedCount > 0) RetryParked();

@@ -120,6 +120,30 @@ public sealed class TransactionPoolTests
     }
 
     [Fact]
+    public void A_peers_batch_waiting_for_verification_counts_against_the_backlog_until_its_verification_ends()
+    {
+        var chain = new Chain();
+        var peers = new BatchStore(chain.Suite, Chain.Id);
+        var batches = new BatchStore(chain.Suite, Chain.Id);
+        var limits = new MempoolLimits { TransactionsMax = 4 };
+        var pool = new TransactionPool(chain.Suite, Chain.Id, new SignatureCheck(chain.Suite), limits) { HeldElsewhere = () => batches.HeldTransactions };
+        var sent = peers.Form(2, Enumerable.Range(0, 3).Select(i => chain.Decode(chain.Transfer(1, (ulong)i))).ToList());
+        Assert.True(batches.TryDecode(sent.Encoded, out var received, out var error), error?.ToString());
+
+        batches.AwaitVerification(received);
+        var admitted = pool.Admit(chain.Transfer(0, 10), chain.At(1));
+        var whileWaiting = pool.Admit(chain.Transfer(0, 11), chain.At(1));
+        batches.VerificationEnded(received);
+        var afterRefusal = pool.Admit(chain.Transfer(0, 12), chain.At(1));
+
+        Assert.True(admitted.Admitted);
+        Assert.Equal(ErrorCode.MempoolFull, whileWaiting.Error?.Code);
+        Assert.Equal(0, batches.Count);
+        Assert.True(afterRefusal.Admitted, afterRefusal.Error?.ToString());
+        Assert.Equal(0, batches.HeldTransactions);
+    }
+
+    [Fact]
     public void Committed_and_expired_transactions_leave_the_pool()
     {
         var chain = new Chain();
