@@ -11,7 +11,8 @@ public sealed record MessageReceived(NodeId From, ReadOnlyMemory<byte> Bytes) : 
     /// <summary>
     /// For a proposal, its block as the caller already built it from transactions it had decoded (a proposal rebuilt
     /// from batches), so that the engine does not decode them again. Used only if its encoding is exactly the
-    /// proposal's block bytes.
+    /// proposal's block bytes, or the proposal's block is exactly this block's header (the compact form sent with
+    /// batch digests; the transaction root is then checked against this block's transactions).
     /// </summary>
     public BlockRecord? Block { get; init; }
 }
