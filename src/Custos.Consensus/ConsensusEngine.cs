@@ -347,11 +347,10 @@ public sealed class ConsensusEngine
         InsertBlock(block, parentQc);
         if (current) TryVote(block, parentQc, tc);
         else TryPropose();
-    
+
         // A refused proposal is journalled whole, with its transactions.
         ReadOnlyMemory<byte> Whole() => compact ? ConsensusMessages.Encode(proposal) : bytes;
     }
-
 
     /// <summary>Whether <paramref name="blockBytes"/> is a block with <paramref name="block"/>'s header and no transactions.</summary>
     private static bool IsHeaderOnlyOf(ByteString blockBytes, BlockRecord block)

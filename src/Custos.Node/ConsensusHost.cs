@@ -388,39 +388,34 @@ internal sealed class ConsensusHost : IDisposable
         _network.Broadcast(kind, payload);
     }
 
-    /// <summary>
-    /// Our own proposal as the engine gave its forms: sent as digests when it is the one built from batches, without
-    /// parsing the whole message back to strip its transactions.
-    /// </summary>
-    private (FrameKind Kind, byte[] Payload) Compact(byte[] message, ProposalForms proposal)
-    {
-        if (_execution.LastProposal is not { Batches.Count: > 0 } last) return (FrameKind.Consensus, message);
-        var header = proposal.Block.Header;
-        if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _engine.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
-        if (proposal.Block.Decoded.Transactions.Count != last.Batches.Sum(b => b.Transactions.Count)) return (FrameKind.Consensus, message);
-        var digests = last.Batches.Select(b => b.Digest).ToList();
-        _execution.RecordBatches(proposal.Block.Hash, digests);
-        var compact = new CompactProposal { Message = ByteString.CopyFrom(proposal.HeaderOnly.Span) };
-        compact.BatchDigests.AddRange(digests.Select(d => d.ToByteString()));
-        return (FrameKind.CompactProposal, compact.ToByteArray());
-    }
+    /// <summary>Our own proposal as the engine gave its forms: its header-only form is taken as it is, nothing parsed back.</summary>
+    private (FrameKind Kind, byte[] Payload) Compact(byte[] message, ProposalForms proposal) =>
+        CompactIfFromBatches(message, proposal.Block.Header, proposal.Block.Decoded.Transactions.Count, proposal.Block.Hash, () => proposal.HeaderOnly);
 
     /// <summary>Our own proposals built from batches go out as digests; everything else as it is.</summary>
     private (FrameKind Kind, byte[] Payload) Compact(byte[] message)
     {
-        if (_execution.LastProposal is not { Batches.Count: > 0 } last) return (FrameKind.Consensus, message);
+        if (_execution.LastProposal is not { Batches.Count: > 0 }) return (FrameKind.Consensus, message);
         if (!ConsensusMessages.TryDecode(message, out var decoded, out _) || decoded.BodyCase != ConsensusMessage.BodyOneofCase.Proposal) return (FrameKind.Consensus, message);
         var block = Block.Parser.ParseFrom(decoded.Proposal.Block);
         var header = BlockHeader.Parser.ParseFrom(block.Header);
+        return CompactIfFromBatches(message, header, block.Transactions.Count, BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span), () =>
+        {
+            var proposal = decoded.Proposal.Clone();
+            proposal.Block = new Block { Header = block.Header }.ToByteString();
+            return ConsensusMessages.Encode(proposal);
+        });
+    }
+
+    /// <summary>The compact form (the header-only message and the batch digests) if the proposal is the one built from batches.</summary>
+    private (FrameKind Kind, byte[] Payload) CompactIfFromBatches(byte[] message, BlockHeader header, int transactions, Hash32 hash, Func<ReadOnlyMemory<byte>> headerOnly)
+    {
+        if (_execution.LastProposal is not { Batches.Count: > 0 } last) return (FrameKind.Consensus, message);
         if (header.Height != last.Height || header.Round != last.Round || header.Proposer != _engine.Validators.TryIndexOfOrMax(_self)) return (FrameKind.Consensus, message);
-        var expected = last.Batches.Sum(b => b.Transactions.Count);
-        if (block.Transactions.Count != expected) return (FrameKind.Consensus, message);
+        if (transactions != last.Batches.Sum(b => b.Transactions.Count)) return (FrameKind.Consensus, message);
         var digests = last.Batches.Select(b => b.Digest).ToList();
-        _execution.RecordBatches(BlockRecord.HashOfHeader(_chain.Suite, block.Header.Span), digests);
-        var stripped = new Block { Header = block.Header };
-        var proposal = decoded.Proposal.Clone();
-        proposal.Block = stripped.ToByteString();
-        var compact = new CompactProposal { Message = ByteString.CopyFrom(ConsensusMessages.Encode(proposal)) };
+        _execution.RecordBatches(hash, digests);
+        var compact = new CompactProposal { Message = ByteString.CopyFrom(headerOnly().Span) };
         compact.BatchDigests.AddRange(digests.Select(d => d.ToByteString()));
         return (FrameKind.CompactProposal, compact.ToByteArray());
     }
