@@ -32,7 +32,7 @@ internal static class NetworkBench
         var warmup = new Option<int>("--warmup")
         {
             DefaultValueFactory = _ => 5,
-            Description = $"Seconds of load at least before measuring; the window opens once the nodes push back (their backlogs are full), or {SteadyStateWaitMax.TotalSeconds:0} s later",
+            Description = $"Seconds of load at least before measuring; the window opens once the backlog holds still (steady state), or {SteadyStateWaitMax.TotalSeconds:0} s later",
         };
         var suite = new Option<string>("--suite") { DefaultValueFactory = _ => "gm", Description = "gm (default) or intl" };
         var basePort = new Option<int>("--base-port") { DefaultValueFactory = _ => 37100, Description = "Ports as for devnet" };
@@ -221,16 +221,28 @@ internal static class NetworkBench
         IReadOnlyList<ValidatorSample>? samplesBefore = null;
         var target = 0;
         var loadStartMs = clock.ElapsedMilliseconds;
+        var backlogs = new List<double>();
+        var lastBacklogMs = 0L;
         while ((windowStartMs == 0 || clock.ElapsedMilliseconds < windowStartMs + (long)window.TotalMilliseconds) && next < signed.Length)
         {
-            // The window opens in the steady state: once the nodes push back, their backlogs are full and every
-            // transaction they verify is one they will commit. Opened while the backlogs still filled, it counted the
-            // work on thousands of transactions that committed only after it closed.
+            // The window opens in the steady state, once the backlog (the validators' pools together) holds still:
+            // then every transaction a validator verifies is one it commits. Opened while the backlog still filled,
+            // the window counted work on thousands of transactions that committed only after it closed; opened at the
+            // first push-back, it saw the backlog drain from the overshoot of the first burst (each validator bounds
+            // what it sees, and the others' newest transactions are not yet in its view).
             var loaded = clock.Elapsed - TimeSpan.FromMilliseconds(loadStartMs);
-            if (windowStartMs == 0 && loaded >= warm && (Interlocked.Read(ref refused) > 0 || loaded >= warm + SteadyStateWaitMax))
+            if (windowStartMs == 0 && loaded >= warm && clock.ElapsedMilliseconds - lastBacklogMs >= 1000)
             {
-                output.WriteLine($"window: opened after {loaded.TotalSeconds:0.0} s of load, " +
-                    (Interlocked.Read(ref refused) > 0 ? "once the nodes pushed back (backlogs full)" : "without push-back (the offered load is within capacity)"));
+                lastBacklogMs = clock.ElapsedMilliseconds;
+                backlogs.Add((await ValidatorSample.TakeAllAsync(processes, cancellationToken)).Sum(v => v.Pool));
+            }
+
+            var steady = backlogs.Count >= 3 && Math.Abs(backlogs[^1] - backlogs[^3]) <= Math.Max(0.1 * backlogs[^1], 500);
+            if (windowStartMs == 0 && loaded >= warm && (steady || loaded >= warm + SteadyStateWaitMax))
+            {
+                output.WriteLine($"window: opened after {loaded.TotalSeconds:0.0} s of load, " + (steady
+                    ? $"once the backlog held still ({string.Join(" → ", backlogs.TakeLast(3).Select(b => b.ToString("0")))} transactions a second apart)"
+                    : "without a steady backlog"));
                 samplesBefore = await ValidatorSample.TakeAllAsync(processes, cancellationToken);
                 windowStartMs = clock.ElapsedMilliseconds;
                 cpuBefore = processes.Nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime);

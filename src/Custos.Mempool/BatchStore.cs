@@ -60,11 +60,63 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
     /// </summary>
     public int HeldTransactions => Volatile.Read(ref _heldTransactions) + Volatile.Read(ref _awaitingVerification);
 
-    /// <summary>Counts a peer's batch, decoded by <see cref="TryDecode"/>, as held while its signatures wait to be verified.</summary>
-    public void AwaitVerification(StoredBatch batch) => Interlocked.Add(ref _awaitingVerification, batch.Transactions.Count);
+    /// <summary>
+    /// Counts the transactions of a peer's batch as held from the moment it arrives until its verification ends
+    /// (<see cref="CountTransactions"/> gives the number without decoding it).
+    /// </summary>
+    public void AwaitVerification(int transactions) => Interlocked.Add(ref _awaitingVerification, transactions);
 
     /// <summary>Ends <see cref="AwaitVerification"/>: the batch is kept (<see cref="Accept"/>) or dropped by the caller.</summary>
-    public void VerificationEnded(StoredBatch batch) => Interlocked.Add(ref _awaitingVerification, -batch.Transactions.Count);
+    public void VerificationEnded(int transactions) => Interlocked.Add(ref _awaitingVerification, -transactions);
+
+    /// <summary>
+    /// The transactions an encoded batch holds, by walking its fields without copying anything (a few hundred
+    /// nanoseconds for a hundred transactions); 0 for bytes that are not a batch, which decoding then refuses.
+    /// </summary>
+    public static int CountTransactions(ReadOnlySpan<byte> encoded)
+    {
+        const int transactionsField = TransactionBatch.TransactionsFieldNumber;
+        var count = 0;
+        var at = 0;
+        while (at < encoded.Length)
+        {
+            if (!TryReadVarint(encoded, ref at, out var tag)) return 0;
+            switch (tag & 7)
+            {
+                case 0:
+                    if (!TryReadVarint(encoded, ref at, out _)) return 0;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 2:
+                    if (!TryReadVarint(encoded, ref at, out var length) || length > (ulong)(encoded.Length - at)) return 0;
+                    at += (int)length;
+                    if (tag >> 3 == transactionsField) count++;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return 0;
+            }
+        }
+
+        return at == encoded.Length ? count : 0;
+    }
+
+    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int at, out ulong value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 64 && at < bytes.Length; shift += 7)
+        {
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return true;
+        }
+
+        return false;
+    }
 
     public int Count
     {

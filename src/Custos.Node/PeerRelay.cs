@@ -41,8 +41,8 @@ internal sealed class PeerRelay : IAsyncDisposable
     private volatile int _parkedCount;
     private readonly SemaphoreSlim _batchSignal = new(0);
     // Written only with TryWrite, which refuses when full (DropWrite would accept and drop, uncounted).
-    private readonly System.Threading.Channels.Channel<(string Peer, StoredBatch Batch)> _verification =
-        System.Threading.Channels.Channel.CreateBounded<(string, StoredBatch)>(new System.Threading.Channels.BoundedChannelOptions(VerificationQueueMax)
+    private readonly System.Threading.Channels.Channel<(string Peer, ReadOnlyMemory<byte> Batch, int Transactions)> _verification =
+        System.Threading.Channels.Channel.CreateBounded<(string, ReadOnlyMemory<byte>, int)>(new System.Threading.Channels.BoundedChannelOptions(VerificationQueueMax)
         {
             SingleReader = true,
             FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
@@ -164,7 +164,7 @@ internal sealed class PeerRelay : IAsyncDisposable
                 _host.Post(new EngineInput(new MessageReceived(from, frame.Payload)));
                 break;
             case FrameKind.TransactionBatch:
-                QueueForVerification(frame.Peer, frame.Payload.Span);
+                QueueForVerification(frame.Peer, frame.Payload);
                 break;
             case FrameKind.CompactProposal:
                 var compact = CompactProposal.Parser.ParseFrom(frame.Payload.Span);
@@ -187,7 +187,7 @@ internal sealed class PeerRelay : IAsyncDisposable
                 break;
             case FrameKind.BatchResponse:
                 var answer = BatchResponse.Parser.ParseFrom(frame.Payload.Span);
-                foreach (var batch in answer.Batches) QueueForVerification(frame.Peer, batch.Span);
+                foreach (var batch in answer.Batches) QueueForVerification(frame.Peer, batch.Memory);
                 break;
             case FrameKind.Privacy:
                 // The store flushes each write to disk, so privacy frames are handled beside this loop, like batches.
@@ -200,34 +200,27 @@ internal sealed class PeerRelay : IAsyncDisposable
     }
 
     /// <summary>
-    /// Decodes a peer's batch (structure only) and queues it for verification, which is the costly part and runs
-    /// beside this loop so that consensus messages never wait behind it.
+    /// Queues a peer's batch for decoding and verification, which are the costly part and run beside this loop so that
+    /// consensus messages never wait behind them. Its transactions count in the backlog admission sees from now on.
     /// </summary>
-    private void QueueForVerification(string peer, ReadOnlySpan<byte> encoded)
+    private void QueueForVerification(string peer, ReadOnlyMemory<byte> encoded)
     {
-        if (!_batches.TryDecode(encoded, out var batch, out var error))
-        {
-            Misbehaved(peer, $"batch: {error.Message}");
-            return;
-        }
-
-        if (_batches.TryGet(batch.Digest, out _) || _batches.WasCommitted(batch.Digest)) return;
-        // Counted in the backlog from now on (admission pushes back on it), until verified.
-        _batches.AwaitVerification(batch);
-        if (_verification.Writer.TryWrite((peer, batch))) return;
-        _batches.VerificationEnded(batch);
+        var transactions = BatchStore.CountTransactions(encoded.Span);
+        _batches.AwaitVerification(transactions);
+        if (_verification.Writer.TryWrite((peer, encoded, transactions))) return;
+        _batches.VerificationEnded(transactions);
         if (Interlocked.Increment(ref _batchesShed) % 100 == 1) _log.Warn("batches-shed", ("total", Interlocked.Read(ref _batchesShed)));
     }
 
     private async Task VerifyBatchesAsync()
     {
         var token = _stop.Token;
-        await foreach (var (peer, batch) in _verification.Reader.ReadAllAsync(token).ConfigureAwait(false))
+        await foreach (var (peer, batch, transactions) in _verification.Reader.ReadAllAsync(token).ConfigureAwait(false))
         {
             bool accepted;
             try
             {
-                accepted = AcceptBatch(peer, batch);
+                accepted = AcceptBatch(peer, batch.Span);
             }
             catch (Exception e) when (e is CustosException or InvalidProtocolBufferException)
             {
@@ -236,7 +229,7 @@ internal sealed class PeerRelay : IAsyncDisposable
             }
             finally
             {
-                _batches.VerificationEnded(batch);
+                _batches.VerificationEnded(transactions);
             }
 
             if (accepted && _parkedCount > 0) RetryParked();
@@ -244,9 +237,15 @@ internal sealed class PeerRelay : IAsyncDisposable
     }
 
     /// <summary>Keeps a peer's batch once every signature in it verifies (in parallel, cached for execution).</summary>
-    private bool AcceptBatch(string peer, StoredBatch batch)
+    private bool AcceptBatch(string peer, ReadOnlySpan<byte> encoded)
     {
-        if (_batches.TryGet(batch.Digest, out _)) return false;
+        if (!_batches.TryDecode(encoded, out var batch, out var error))
+        {
+            Misbehaved(peer, $"batch: {error.Message}");
+            return false;
+        }
+
+        if (_batches.TryGet(batch.Digest, out _) || _batches.WasCommitted(batch.Digest)) return false;
         if (Array.IndexOf(_signatures.AreValid(batch.Transactions, batch.Ids), false) >= 0)
         {
             Misbehaved(peer, "batch holds a transaction whose signature does not verify");

@@ -128,19 +128,32 @@ public sealed class TransactionPoolTests
         var limits = new MempoolLimits { TransactionsMax = 4 };
         var pool = new TransactionPool(chain.Suite, Chain.Id, new SignatureCheck(chain.Suite), limits) { HeldElsewhere = () => batches.HeldTransactions };
         var sent = peers.Form(2, Enumerable.Range(0, 3).Select(i => chain.Decode(chain.Transfer(1, (ulong)i))).ToList());
-        Assert.True(batches.TryDecode(sent.Encoded, out var received, out var error), error?.ToString());
+        var arriving = BatchStore.CountTransactions(sent.Encoded);
 
-        batches.AwaitVerification(received);
+        batches.AwaitVerification(arriving);
         var admitted = pool.Admit(chain.Transfer(0, 10), chain.At(1));
         var whileWaiting = pool.Admit(chain.Transfer(0, 11), chain.At(1));
-        batches.VerificationEnded(received);
+        batches.VerificationEnded(arriving);
         var afterRefusal = pool.Admit(chain.Transfer(0, 12), chain.At(1));
 
+        Assert.Equal(3, arriving);
         Assert.True(admitted.Admitted);
         Assert.Equal(ErrorCode.MempoolFull, whileWaiting.Error?.Code);
         Assert.Equal(0, batches.Count);
         Assert.True(afterRefusal.Admitted, afterRefusal.Error?.ToString());
         Assert.Equal(0, batches.HeldTransactions);
+    }
+
+    [Fact]
+    public void Counting_a_batchs_transactions_walks_its_fields_and_gives_zero_for_what_is_not_a_batch()
+    {
+        var chain = new Chain();
+        var sent = new BatchStore(chain.Suite, Chain.Id).Form(2, Enumerable.Range(0, 5).Select(i => chain.Decode(chain.Transfer(1, (ulong)i))).ToList());
+
+        Assert.Equal(5, BatchStore.CountTransactions(sent.Encoded));
+        Assert.Equal(0, BatchStore.CountTransactions(sent.Encoded.AsSpan(0, sent.Encoded.Length - 1)));
+        Assert.Equal(0, BatchStore.CountTransactions([0xFF, 0xFF]));
+        Assert.Equal(0, BatchStore.CountTransactions([]));
     }
 
     [Fact]
