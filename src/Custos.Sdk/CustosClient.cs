@@ -190,9 +190,19 @@ public sealed class CustosClient : IDisposable
     }
 
     /// <summary>Every committed block from <paramref name="fromHeight"/> on, with receipts (and their events), as they commit.</summary>
-    public async IAsyncEnumerable<CommitNotice> StreamCommitsAsync(ulong fromHeight, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<CommitNotice> StreamCommitsAsync(ulong fromHeight, CancellationToken cancellationToken = default) =>
+        StreamCommitsAsync(new CommitStreamRequest { FromHeight = fromHeight }, cancellationToken);
+
+    /// <summary>
+    /// Every committed block from <paramref name="fromHeight"/> on, naming its transactions
+    /// (<see cref="CommitNotice.TransactionIds"/>) instead of carrying receipts: for following what committed cheaply.
+    /// </summary>
+    public IAsyncEnumerable<CommitNotice> StreamCommittedIdsAsync(ulong fromHeight, CancellationToken cancellationToken = default) =>
+        StreamCommitsAsync(new CommitStreamRequest { FromHeight = fromHeight, TransactionIdsOnly = true }, cancellationToken);
+
+    private async IAsyncEnumerable<CommitNotice> StreamCommitsAsync(CommitStreamRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var call = Ledger.StreamCommits(new CommitStreamRequest { FromHeight = fromHeight }, cancellationToken: cancellationToken);
+        using var call = Ledger.StreamCommits(request, cancellationToken: cancellationToken);
         await foreach (var notice in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false)) yield return notice;
     }
 

@@ -130,6 +130,16 @@ public sealed class BadInputTests(BadInputNetwork fixture) : IClassFixture<BadIn
             Assert.Equal(ErrorCode.Ok, committed.Receipt.Code);
             Assert.True(await network.WaitForHeightsAsync(running, h => h.Values.All(v => v >= committed.Height), TimeSpan.FromSeconds(60), cancellationToken),
                 $"not every node reached height {committed.Height}");
+
+            // The commit stream names the same transactions with receipts or, asked for ids only, without them.
+            var withReceipts = await FirstNoticeAsync(network.Client("node1").StreamCommitsAsync(committed.Height, cancellationToken));
+            var idsOnly = await FirstNoticeAsync(network.Client("node1").StreamCommittedIdsAsync(committed.Height, cancellationToken));
+            Assert.Equal(committed.Height, idsOnly.Height);
+            Assert.Equal(withReceipts.BlockHash, idsOnly.BlockHash);
+            Assert.Empty(idsOnly.Receipts);
+            Assert.Empty(withReceipts.TransactionIds);
+            Assert.Equal(withReceipts.Receipts.Select(r => r.TransactionId), idsOnly.TransactionIds);
+            Assert.Contains(idsOnly.TransactionIds, id => new Hash32(id.Span) == transfer.Id);
             foreach (var node in running)
             {
                 var replay = (await network.Client(node).SubmitAsync([transfer], cancellationToken)).Single();
@@ -162,6 +172,12 @@ public sealed class BadInputTests(BadInputNetwork fixture) : IClassFixture<BadIn
             var end = await network.HeightsAsync(running, cancellationToken);
             output?.WriteLine($"heights {string.Join(", ", start.Select(p => $"{p.Key} {p.Value}"))} -> {string.Join(", ", end.Select(p => $"{p.Key} {p.Value}"))}");
         });
+    }
+
+    private static async Task<CommitNotice> FirstNoticeAsync(IAsyncEnumerable<CommitNotice> notices)
+    {
+        await foreach (var notice in notices) return notice;
+        throw new InvalidOperationException("the commit stream ended without a notice");
     }
 
     [Fact(Timeout = 120_000)]

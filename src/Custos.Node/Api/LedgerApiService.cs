@@ -47,7 +47,7 @@ internal sealed class LedgerApiService(LedgerQueries queries) : Ledger.LedgerBas
 
     public override async Task StreamCommits(CommitStreamRequest request, IServerStreamWriter<CommitNotice> responseStream, ServerCallContext context)
     {
-        await foreach (var notice in queries.CommitsAsync(request.FromHeight, context.CancellationToken).ConfigureAwait(false))
+        await foreach (var notice in queries.CommitsAsync(request.FromHeight, context.CancellationToken, request.TransactionIdsOnly).ConfigureAwait(false))
         {
             await responseStream.WriteAsync(notice).ConfigureAwait(false);
         }

@@ -132,7 +132,8 @@ internal sealed class LedgerQueries(
         return changes;
     }
 
-    public async IAsyncEnumerable<CommitNotice> CommitsAsync(ulong fromHeight, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="transactionIdsOnly">Notices name their transactions instead of carrying receipts (no receipts read or sent).</param>
+    public async IAsyncEnumerable<CommitNotice> CommitsAsync(ulong fromHeight, [EnumeratorCancellation] CancellationToken cancellationToken, bool transactionIdsOnly = false)
     {
         var next = fromHeight;
         while (!cancellationToken.IsCancellationRequested)
@@ -140,7 +141,7 @@ internal sealed class LedgerQueries(
             var head = store.Head;
             while (head is not null && next <= head.Height)
             {
-                if (store.ReadBlock(next) is { } block) yield return Notice(block);
+                if (store.ReadBlock(next) is { } block) yield return Notice(block, transactionIdsOnly);
                 next++;
             }
 
@@ -182,7 +183,7 @@ internal sealed class LedgerQueries(
         return response;
     }
 
-    private CommitNotice Notice(StoredBlock block)
+    private CommitNotice Notice(StoredBlock block, bool transactionIdsOnly)
     {
         var notice = new CommitNotice
         {
@@ -192,7 +193,8 @@ internal sealed class LedgerQueries(
             StateRoot = PostRoot(block),
             TimestampMs = block.Block.Header.TimestampMs,
         };
-        notice.Receipts.AddRange(Receipts(block));
+        if (transactionIdsOnly) notice.TransactionIds.AddRange(block.Block.Transactions.Select(t => t.ComputeId(chain.Suite).ToByteString()));
+        else notice.Receipts.AddRange(Receipts(block));
         return notice;
     }
 
