@@ -90,22 +90,7 @@ public sealed class DecodedBlockTests
         Assert.Single(actions.OfType<JournalAppend>(), j => j.Kind == JournalEntryKind.Rejected);
     }
 
-    private static List<Transaction> Transactions(int count) => Enumerable.Range(0, count).Select(i =>
-    {
-        var body = new TransactionBody
-        {
-            ChainId = TestChain.Id,
-            Sender = ByteString.CopyFrom(new byte[AccountId.SizeBytes]),
-            Nonce = (ulong)i,
-            ExpiryHeight = 1_000,
-            Contract = "token",
-            ContractVersion = 1,
-            Method = "transfer",
-            Suite = CryptoSuiteId.Gm,
-        };
-        var envelope = new TransactionEnvelope { Body = body.ToByteString(), PublicKey = ByteString.CopyFrom([0x04, .. new byte[64]]), Signature = ByteString.CopyFrom(new byte[64]) };
-        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
-    }).ToList();
+    private static List<Transaction> Transactions(int count) => Enumerable.Range(0, count).Select(i => TestChain.SampleTransaction((ulong)i)).ToList();
 
     private BlockRecord Block1WithTransactions(List<Transaction> transactions, ulong timestampOffset = 1)
     {

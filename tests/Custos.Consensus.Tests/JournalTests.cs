@@ -72,24 +72,7 @@ public sealed class JournalTests
     /// <summary>Two transactions every block carries (the tests' validator accepts any payload).</summary>
     private sealed class TwoTransactionsPayloadSource : IPayloadSource
     {
-        private static Transaction Sample(ulong nonce)
-        {
-            var body = new TransactionBody
-            {
-                ChainId = TestChain.Id,
-                Sender = ByteString.CopyFrom(new byte[AccountId.SizeBytes]),
-                Nonce = nonce,
-                ExpiryHeight = 1_000,
-                Contract = "token",
-                ContractVersion = 1,
-                Method = "transfer",
-                Suite = CryptoSuiteId.Gm,
-            };
-            var envelope = new TransactionEnvelope { Body = body.ToByteString(), PublicKey = ByteString.CopyFrom([0x04, .. new byte[64]]), Signature = ByteString.CopyFrom(new byte[64]) };
-            return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
-        }
-
-        public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs) => new([Sample(height * 2), Sample(height * 2 + 1)], Hash32.Zero);
+        public BlockPayload NextPayload(BlockRecord parent, ulong height, ulong round, long nowMs) => new([TestChain.SampleTransaction(height * 2), TestChain.SampleTransaction(height * 2 + 1)], Hash32.Zero);
     }
 
     [Fact]

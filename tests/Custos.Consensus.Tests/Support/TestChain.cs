@@ -69,6 +69,27 @@ internal sealed class TestChain
         return BlockRecord.Decode(new Block { Header = header.ToByteString() }.ToByteArray(), Suite);
     }
 
+    /// <summary>
+    /// A transaction of this chain that decodes (its key and signature are placeholders: the engine's tests never
+    /// execute or verify transactions, only carry them in blocks).
+    /// </summary>
+    public static Transaction SampleTransaction(ulong nonce)
+    {
+        var body = new TransactionBody
+        {
+            ChainId = Id,
+            Sender = ByteString.CopyFrom(new byte[AccountId.SizeBytes]),
+            Nonce = nonce,
+            ExpiryHeight = 1_000,
+            Contract = "token",
+            ContractVersion = 1,
+            Method = "transfer",
+            Suite = CryptoSuiteId.Gm,
+        };
+        var envelope = new TransactionEnvelope { Body = body.ToByteString(), PublicKey = ByteString.CopyFrom([0x04, .. new byte[64]]), Signature = ByteString.CopyFrom(new byte[64]) };
+        return Decoders.TryDecodeTransaction(envelope.ToByteArray(), out var transaction, out var error) ? transaction : throw error.ToException();
+    }
+
     public VoteData VoteDataFor(BlockRecord block, ulong parentRound) => new()
     {
         ChainId = Id,
