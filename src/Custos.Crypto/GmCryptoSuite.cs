@@ -293,7 +293,7 @@ public sealed class GmCryptoSuite : ICryptoSuite
     {
         if (key.Length != 16) throw new CustosException(ErrorCode.InvalidLength, $"an SM4 key is 16 bytes, got {key.Length}");
         if (nonce.Length != 12) throw new CustosException(ErrorCode.InvalidLength, $"a GCM nonce is 12 bytes, got {nonce.Length}");
-        var cipher = new GcmBlockCipher(new Sm4Engine());
+        var cipher = new GcmBlockCipher(new Sm4CounterEngine());
         cipher.Init(forEncryption, new AeadParameters(new KeyParameter(key), 128, nonce.ToArray(), associatedData.ToArray()));
         return cipher;
     }

@@ -46,6 +46,16 @@ public sealed class Sm4Engine : IBlockCipher
         _initialised = true;
     }
 
+    /// <summary>The S-box, for engines that compute it another way to check themselves against.</summary>
+    internal static ReadOnlySpan<byte> SBoxTable => SBox;
+
+    /// <summary>The round keys in the order this engine applies them (reversed for decryption).</summary>
+    internal void CopyRoundKeys(Span<uint> destination)
+    {
+        if (!_initialised) throw new InvalidOperationException("SM4 engine not initialised");
+        _roundKeys.CopyTo(destination);
+    }
+
     public int ProcessBlock(byte[] inBuf, int inOff, byte[] outBuf, int outOff) =>
         ProcessBlock(inBuf.AsSpan(inOff, BlockSizeBytes), outBuf.AsSpan(outOff, BlockSizeBytes));
 
@@ -120,6 +130,19 @@ public sealed class Sm4Engine : IBlockCipher
         return table;
     }
 
+    /// <summary>The S-box's affine map A·x ⊕ 0xD3 (used on both sides of the inversion).</summary>
+    internal static byte Affine(byte x)
+    {
+        var result = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            var row = (byte)((0xD3 >> i) | (0xD3 << (8 - i)));
+            result = (result << 1) | (BitOperations.PopCount((uint)(row & x)) & 1);
+        }
+
+        return (byte)(result ^ 0xD3);
+    }
+
     private static byte[] BuildSBox()
     {
         // GB/T 32907's S-box is S(x) = A·(A·x ⊕ C)⁻¹ ⊕ C in GF(2^8) modulo x^8+x^7+x^6+x^5+x^4+x^2+1, with A the
@@ -138,18 +161,6 @@ public sealed class Sm4Engine : IBlockCipher
             }
 
             return (byte)product;
-        }
-
-        static byte Affine(byte x)
-        {
-            var result = 0;
-            for (var i = 0; i < 8; i++)
-            {
-                var row = (byte)((0xD3 >> i) | (0xD3 << (8 - i)));
-                result = (result << 1) | (BitOperations.PopCount((uint)(row & x)) & 1);
-            }
-
-            return (byte)(result ^ 0xD3);
         }
 
         var inverse = new byte[256];
