@@ -58,10 +58,11 @@ public sealed class LedgerNode : IAsyncDisposable
 
     /// <summary>
     /// Uncommitted transactions a node holds (its pool and every validator's batches) before admission pushes back:
-    /// a few seconds of a small network's capacity. A longer queue only adds latency, and blocks built from it grew
-    /// until rounds timed out.
+    /// about a second of a small network's capacity, enough to keep blocks full. A longer queue only adds latency, and
+    /// costs CPU: every held transaction survives garbage collections and is copied by them (at 10,000 a validator
+    /// spent about 3 µs more per transaction, at 3,000 blocks came out smaller and cost more each).
     /// </summary>
-    public const int BacklogTransactionsMax = 10_000;
+    public const int BacklogTransactionsMax = 5_000;
 
     public static async Task<LedgerNode> StartAsync(string configPath, NodeLog log, CancellationToken cancellationToken = default)
     {
