@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using Custos.Cli.Init;
@@ -187,12 +186,19 @@ internal static class NetworkBench
     private static async Task<LoadFigures> RunLoadAsync(TextWriter output, DevnetProcesses processes, List<CustosClient> clients, SignedTransaction[] signed, int offered,
         TimeSpan warm, TimeSpan window, CancellationToken cancellationToken)
     {
-        var submittedAt = new ConcurrentDictionary<Hash32, long>();
-        var committedAt = new ConcurrentDictionary<Hash32, long>();
         var clock = Stopwatch.StartNew();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await WarmUpAsync(output, clients, signed.AsMemory(0, WarmUpTransactions), cancellationToken);
         signed = signed[WarmUpTransactions..];
+        // When each transaction was offered and first seen committed (milliseconds on the clock, −1 for not yet), by
+        // its place in the load. Arrays and a map built before the load: concurrent dictionaries filled during it
+        // were most of this process's own work (their growth, and nodes that lived to the oldest generation).
+        var indexOf = new Dictionary<Hash32, int>(signed.Length);
+        for (var i = 0; i < signed.Length; i++) indexOf.TryAdd(signed[i].Id, i);
+        var submittedAt = new long[signed.Length];
+        var committedAt = new long[signed.Length];
+        Array.Fill(submittedAt, -1);
+        Array.Fill(committedAt, -1);
         var start = await clients[0].StatusAsync(cancellationToken);
         var follower = Task.Run(async () =>
         {
@@ -203,7 +209,10 @@ internal static class NetworkBench
                 await foreach (var notice in clients[0].StreamCommittedIdsAsync(start.Height + 1, stop.Token))
                 {
                     var now = clock.ElapsedMilliseconds;
-                    foreach (var id in notice.TransactionIds) committedAt.TryAdd(new Hash32(id.Span), now);
+                    foreach (var id in notice.TransactionIds)
+                    {
+                        if (indexOf.TryGetValue(new Hash32(id.Span), out var i) && committedAt[i] < 0) committedAt[i] = now;
+                    }
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException)
@@ -252,10 +261,9 @@ internal static class NetworkBench
             }
 
             var chunk = signed.AsSpan(next, Math.Min(perTick, signed.Length - next)).ToArray();
-            next += chunk.Length;
             var client = clients[target++ % clients.Count];
-            var at = clock.ElapsedMilliseconds;
-            foreach (var t in chunk) submittedAt[t.Id] = at;
+            submittedAt.AsSpan(next, chunk.Length).Fill(clock.ElapsedMilliseconds);
+            next += chunk.Length;
             inFlight.Add(Task.Run(async () =>
             {
                 try
@@ -286,10 +294,10 @@ internal static class NetworkBench
         foreach (var node in processes.Nodes) node.ThrowIfExited();
 
         var windowMs = Math.Max(1, windowEndMs - windowStartMs);
-        var committedInWindow = committedAt.Values.Count(t => t >= windowStartMs && t < windowEndMs);
+        var committedInWindow = committedAt.Count(t => t >= windowStartMs && t < windowEndMs);
         var tps = committedInWindow * 1000.0 / windowMs;
-        var latencies = submittedAt.Where(p => p.Value >= windowStartMs && p.Value < windowEndMs && committedAt.ContainsKey(p.Key))
-            .Select(p => (double)(committedAt[p.Key] - p.Value)).Order().ToArray();
+        var latencies = Enumerable.Range(0, signed.Length).Where(i => submittedAt[i] >= windowStartMs && submittedAt[i] < windowEndMs && committedAt[i] >= 0)
+            .Select(i => (double)(committedAt[i] - submittedAt[i])).Order().ToArray();
         double Percentile(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(q * latencies.Length))];
         var cpuPerTransaction = committedInWindow == 0 ? double.NaN : (cpuAfter - cpuBefore).TotalSeconds / committedInWindow;
         var cores = Environment.ProcessorCount;
