@@ -26,6 +26,28 @@ public sealed class BatchStoreTests
     }
 
     [Fact]
+    public void A_batch_digest_binds_chain_author_sequence_and_the_transactions_in_order()
+    {
+        var chain = new Chain();
+        var store = new BatchStore(chain.Suite, Chain.Id);
+        var ids = Enumerable.Range(0, 3).Select(i => chain.Decode(chain.Transfer(i, (ulong)i)).ComputeId(chain.Suite)).ToList();
+        var digest = store.Digest(Chain.Id, 1, 7, ids);
+
+        Assert.Equal(digest, store.Digest(Chain.Id, 1, 7, [.. ids]));
+        Assert.NotEqual(digest, store.Digest(Chain.Id + "-other", 1, 7, ids));
+        Assert.NotEqual(digest, store.Digest(Chain.Id, 2, 7, ids));
+        Assert.NotEqual(digest, store.Digest(Chain.Id, 1, 8, ids));
+        Assert.NotEqual(digest, store.Digest(Chain.Id, 1, 7, [ids[1], ids[0], ids[2]]));
+        Assert.NotEqual(digest, store.Digest(Chain.Id, 1, 7, ids[..2]));
+
+        // A formed batch is named by exactly this digest of its fields and its transactions' ids.
+        var formed = store.Form(author: 1, ids.Select((_, i) => chain.Decode(chain.Transfer(i, (ulong)i))).ToList());
+        var wire = TransactionBatch.Parser.ParseFrom(formed.Encoded);
+        Assert.Equal(store.Digest(wire.ChainId, wire.Author, wire.Sequence, formed.Ids), formed.Digest);
+        Assert.Equal(ids, formed.Ids);
+    }
+
+    [Fact]
     public void Malformed_oversized_foreign_or_empty_batches_are_refused_with_typed_errors()
     {
         var chain = new Chain();
