@@ -8,6 +8,22 @@ public interface IHashFunction
 {
     /// <summary>Starts a fresh digest. The accumulator is not thread-safe; use one per thread.</summary>
     IHashAccumulator Begin();
+
+    /// <summary>
+    /// digests[i] = H(prefix ‖ messages[i]) for every message. A function may compute several at once (SM3 does,
+    /// sixteen to a vector, where the processor allows); the results are those of hashing each alone.
+    /// </summary>
+    void HashEach(ReadOnlySpan<byte> prefix, IReadOnlyList<ReadOnlyMemory<byte>> messages, Span<Hash32> digests)
+    {
+        if (digests.Length < messages.Count) throw new ArgumentException("a digest for every message", nameof(digests));
+        using var accumulator = Begin();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            accumulator.Append(prefix);
+            accumulator.Append(messages[i].Span);
+            digests[i] = accumulator.Finish();
+        }
+    }
 }
 
 public interface IHashAccumulator : IDisposable

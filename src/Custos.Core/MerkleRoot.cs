@@ -9,40 +9,50 @@ namespace Custos.Core;
 /// </summary>
 public static class MerkleRoot
 {
+    /// <remarks>
+    /// Computed level by level: each level's nodes are hashed in pairs, an odd last node moving up unchanged, which
+    /// gives the same tree as the recursive split at the largest power of two. A level's hashes are independent of
+    /// each other, so the hash function may compute them several at once (<see cref="IHashFunction.HashEach"/>).
+    /// </remarks>
     public static Hash32 Compute(IHashFunction hash, IReadOnlyList<Hash32> leaves)
     {
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(leaves);
-        using var accumulator = hash.Begin();
         if (leaves.Count == 0)
         {
+            using var accumulator = hash.Begin();
             accumulator.Append(SigningDomain.Prefix(ObjectType.MerkleLeaf));
             return accumulator.Finish();
         }
 
-        return Subtree(accumulator, leaves, 0, leaves.Count);
-    }
-
-    private static Hash32 Subtree(IHashAccumulator accumulator, IReadOnlyList<Hash32> leaves, int start, int count)
-    {
-        Span<byte> buffer = stackalloc byte[Hash32.SizeBytes];
-        if (count == 1)
+        var count = leaves.Count;
+        var bytes = new byte[count * Hash32.SizeBytes];
+        var messages = new ReadOnlyMemory<byte>[count];
+        for (var i = 0; i < count; i++)
         {
-            accumulator.Append(SigningDomain.Prefix(ObjectType.MerkleLeaf));
-            leaves[start].CopyTo(buffer);
-            accumulator.Append(buffer);
-            return accumulator.Finish();
+            leaves[i].CopyTo(bytes.AsSpan(i * Hash32.SizeBytes));
+            messages[i] = bytes.AsMemory(i * Hash32.SizeBytes, Hash32.SizeBytes);
         }
 
-        var split = 1;
-        while (split * 2 < count) split *= 2;
-        var left = Subtree(accumulator, leaves, start, split);
-        var right = Subtree(accumulator, leaves, start + split, count - split);
-        accumulator.Append(SigningDomain.Prefix(ObjectType.MerkleNode));
-        left.CopyTo(buffer);
-        accumulator.Append(buffer);
-        right.CopyTo(buffer);
-        accumulator.Append(buffer);
-        return accumulator.Finish();
+        var level = new Hash32[count];
+        hash.HashEach(SigningDomain.Prefix(ObjectType.MerkleLeaf), messages, level);
+        while (count > 1)
+        {
+            // The pairs fit in the buffer the leaves used: a pair is 64 bytes and there are at most count / 2.
+            var pairs = count / 2;
+            for (var i = 0; i < pairs; i++)
+            {
+                level[2 * i].CopyTo(bytes.AsSpan(i * 2 * Hash32.SizeBytes));
+                level[2 * i + 1].CopyTo(bytes.AsSpan((i * 2 + 1) * Hash32.SizeBytes));
+                messages[i] = bytes.AsMemory(i * 2 * Hash32.SizeBytes, 2 * Hash32.SizeBytes);
+            }
+
+            var odd = count % 2 == 1 ? level[count - 1] : default;
+            hash.HashEach(SigningDomain.Prefix(ObjectType.MerkleNode), new ArraySegment<ReadOnlyMemory<byte>>(messages, 0, pairs), level);
+            if (count % 2 == 1) level[pairs] = odd;
+            count = pairs + count % 2;
+        }
+
+        return level[0];
     }
 }

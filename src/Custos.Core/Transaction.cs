@@ -54,6 +54,42 @@ public sealed class Transaction
     }
 
     /// <summary>
+    /// The ids of <paramref name="transactions"/> in order, those not yet remembered hashed together (several at once
+    /// where the hash function can) and remembered like <see cref="ComputeId"/>'s.
+    /// </summary>
+    public static List<Hash32> ComputeIds(IHashFunction hash, IReadOnlyList<Transaction> transactions)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        var ids = new List<Hash32>(transactions.Count);
+        var pending = new List<int>();
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var remembered = Volatile.Read(ref transactions[i]._id);
+            if (remembered is not null && ReferenceEquals(remembered.Function, hash))
+            {
+                ids.Add(remembered.Id);
+                continue;
+            }
+
+            ids.Add(default);
+            pending.Add(i);
+        }
+
+        if (pending.Count == 0) return ids;
+        var bodies = new ReadOnlyMemory<byte>[pending.Count];
+        for (var k = 0; k < bodies.Length; k++) bodies[k] = transactions[pending[k]].BodyBytes;
+        var computed = new Hash32[pending.Count];
+        hash.HashEach(SigningDomain.Prefix(ObjectType.Transaction), bodies, computed);
+        for (var k = 0; k < computed.Length; k++)
+        {
+            ids[pending[k]] = computed[k];
+            Volatile.Write(ref transactions[pending[k]]._id, new RememberedId(hash, computed[k]));
+        }
+
+        return ids;
+    }
+
+    /// <summary>
     /// The id of an encoded envelope without decoding it: the hash of its body field, found by walking the protobuf
     /// fields. For a node that refuses transactions before decoding them (a full backlog), so that each refusal still
     /// names its transaction. False when the bytes are not a well-formed envelope with a body.
@@ -160,9 +196,7 @@ public sealed class DecodedBlock
     {
         var remembered = Volatile.Read(ref _root);
         if (remembered is not null && ReferenceEquals(remembered.Function, hash)) return remembered.Root;
-        var ids = new Hash32[Transactions.Count];
-        for (var i = 0; i < ids.Length; i++) ids[i] = Transactions[i].ComputeId(hash);
-        var root = MerkleRoot.Compute(hash, ids);
+        var root = MerkleRoot.Compute(hash, Transaction.ComputeIds(hash, Transactions));
         Volatile.Write(ref _root, new RememberedRoot(hash, root));
         return root;
     }

@@ -18,7 +18,7 @@ internal sealed class Sm3
     private const int BlockSizeBytes = 64;
 
     // T_j rotated left by j mod 32 (the standard's SS1 term), for j = 0..63.
-    private static readonly uint[] RotatedConstants = BuildRotatedConstants();
+    internal static readonly uint[] RotatedConstants = BuildRotatedConstants();
 
     private readonly uint[] _state = new uint[8];
     private readonly byte[] _buffer = new byte[BlockSizeBytes];

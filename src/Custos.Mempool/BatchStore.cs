@@ -167,7 +167,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
         lock (_gate) batch.Sequence = ++_ownSequence;
         batch.Transactions.AddRange(transactions.Select(t => ByteString.CopyFrom(t.Envelope.Span)));
         var encoded = batch.ToByteArray();
-        var ids = transactions.Select(t => t.ComputeId(suite)).ToList();
+        var ids = Transaction.ComputeIds(suite, transactions);
         var stored = new StoredBatch(Digest(batch.ChainId, author, batch.Sequence, ids), encoded, author, transactions, ids);
         Add(stored);
         return stored;
@@ -230,7 +230,7 @@ public sealed class BatchStore(ICryptoSuite suite, string chainId, BatchLimits? 
             }
         }
 
-        var ids = transactions.Select(t => t.ComputeId(suite)).ToList();
+        var ids = Transaction.ComputeIds(suite, transactions);
         stored = new StoredBatch(Digest(batch.ChainId, batch.Author, batch.Sequence, ids), encoded.ToArray(), batch.Author, transactions, ids);
         error = null!;
         return true;

@@ -104,7 +104,26 @@ public sealed class TransactionPool
 
         var decoded = new (Transaction? Transaction, Hash32 Id, CustosError? Error)[envelopes.Count];
         var unsigned = new List<int>(envelopes.Count);
-        for (var i = 0; i < envelopes.Count; i++) decoded[i] = Check(envelopes[i].Span, context);
+        // Decoded first, so that the ids are hashed together (several at once where the suite can).
+        var transactions = new List<Transaction>(envelopes.Count);
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (Decoders.TryDecodeTransaction(envelopes[i].Span, out var transaction, out var malformed))
+            {
+                decoded[i] = (transaction, default, null);
+                transactions.Add(transaction);
+            }
+            else
+            {
+                decoded[i] = (null, default, malformed);
+            }
+        }
+
+        var ids = Transaction.ComputeIds(_suite, transactions);
+        for (int i = 0, k = 0; i < decoded.Length; i++)
+        {
+            if (decoded[i].Transaction is { } transaction) decoded[i] = Check(transaction, ids[k++], context);
+        }
 
         // What insertion would refuse anyway (already pending, a full pool, a sender at its limit) is refused before
         // its signature is verified: under overload, a sender at its limit was refused only after a verification.
@@ -157,11 +176,9 @@ public sealed class TransactionPool
 
     public Admission Admit(ReadOnlyMemory<byte> envelope, AdmissionContext context) => Admit([envelope], context)[0];
 
-    /// <summary>Every check but the signature's.</summary>
-    private (Transaction?, Hash32, CustosError?) Check(ReadOnlySpan<byte> envelope, AdmissionContext context)
+    /// <summary>Every check of a decoded transaction but its signature's.</summary>
+    private (Transaction?, Hash32, CustosError?) Check(Transaction transaction, Hash32 id, AdmissionContext context)
     {
-        if (!Decoders.TryDecodeTransaction(envelope, out var transaction, out var error)) return (null, default, error);
-        var id = transaction.ComputeId(_suite);
         var body = transaction.Body;
         CustosError? refusal = body.ChainId != _chainId ? new(ErrorCode.ChainIdMismatch, $"transaction is for chain '{body.ChainId}', this is '{_chainId}'")
             : body.Suite != _suite.Id ? new(ErrorCode.SuiteMismatch, $"transaction is signed with suite {body.Suite}; this chain uses {_suite.Name}")
