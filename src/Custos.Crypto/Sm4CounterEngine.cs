@@ -163,7 +163,7 @@ public sealed class Sm4CounterEngine : IBlockCipher
         /// </summary>
         internal static (ulong Into, byte IntoConstant, ulong OutOf) Matrices()
         {
-            const int sm4Polynomial = 0x1F5, aesPolynomial = 0x11B;
+            const int sm4Polynomial = Sm4Engine.Sm4Polynomial, aesPolynomial = 0x11B;
             byte root = 0;
             for (var candidate = 2; candidate < 256 && root == 0; candidate++)
             {
@@ -173,7 +173,7 @@ public sealed class Sm4CounterEngine : IBlockCipher
                 for (var degree = 0; degree <= 8; degree++)
                 {
                     if (((sm4Polynomial >> degree) & 1) != 0) value ^= power;
-                    power = Multiply(power, candidate, aesPolynomial);
+                    power = Sm4Engine.FieldMultiply(power, candidate, aesPolynomial);
                 }
 
                 if (value == 0) root = (byte)candidate;
@@ -188,7 +188,7 @@ public sealed class Sm4CounterEngine : IBlockCipher
                 for (var bit = 0; bit < 8; bit++)
                 {
                     if (((y >> bit) & 1) != 0) image ^= power;
-                    power = Multiply(power, root, aesPolynomial);
+                    power = Sm4Engine.FieldMultiply(power, root, aesPolynomial);
                 }
 
                 map[y] = (byte)image;
@@ -221,20 +221,6 @@ public sealed class Sm4CounterEngine : IBlockCipher
             }
 
             return matrix;
-        }
-
-        private static int Multiply(int a, int b, int modulus)
-        {
-            var product = 0;
-            while (b != 0)
-            {
-                if ((b & 1) != 0) product ^= a;
-                b >>= 1;
-                a <<= 1;
-                if ((a & 0x100) != 0) a ^= modulus;
-            }
-
-            return product;
         }
     }
 }

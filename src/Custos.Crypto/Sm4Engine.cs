@@ -143,32 +143,35 @@ public sealed class Sm4Engine : IBlockCipher
         return (byte)(result ^ 0xD3);
     }
 
+    /// <summary>SM4's field polynomial, x^8+x^7+x^6+x^5+x^4+x^2+1.</summary>
+    internal const int Sm4Polynomial = 0x1F5;
+
+    /// <summary>a·b in GF(2^8) modulo <paramref name="modulus"/> (a degree-8 polynomial with its x^8 bit).</summary>
+    internal static int FieldMultiply(int a, int b, int modulus)
+    {
+        var product = 0;
+        while (b != 0)
+        {
+            if ((b & 1) != 0) product ^= a;
+            b >>= 1;
+            a <<= 1;
+            if ((a & 0x100) != 0) a ^= modulus;
+        }
+
+        return product;
+    }
+
     private static byte[] BuildSBox()
     {
         // GB/T 32907's S-box is S(x) = A·(A·x ⊕ C)⁻¹ ⊕ C in GF(2^8) modulo x^8+x^7+x^6+x^5+x^4+x^2+1, with A the
         // circulant bit matrix whose rows are rotations of 0xD3 and C = 0xD3; the tests check it against the standard's
         // example and BouncyCastle's table.
-        const int modulus = 0x1F5;
-        static byte Multiply(int a, int b)
-        {
-            var product = 0;
-            while (b != 0)
-            {
-                if ((b & 1) != 0) product ^= a;
-                b >>= 1;
-                a <<= 1;
-                if ((a & 0x100) != 0) a ^= modulus;
-            }
-
-            return (byte)product;
-        }
-
         var inverse = new byte[256];
         for (var a = 1; a < 256; a++)
         {
             for (var b = 1; b < 256; b++)
             {
-                if (Multiply(a, b) != 1) continue;
+                if (FieldMultiply(a, b, Sm4Polynomial) != 1) continue;
                 inverse[a] = (byte)b;
                 break;
             }
