@@ -6,25 +6,57 @@ using Org.BouncyCastle.Crypto.Parameters;
 
 namespace Custos.Crypto.Tests;
 
-/// <summary>The counter engine (sixteen SM4 blocks per vector, S-box by GFNI) against the table engine.</summary>
+/// <summary>The counter engine (sixteen SM4 blocks at a time, S-box by GFNI or AES-NI) against the table engine.</summary>
 public sealed class Sm4CounterEngineTests
 {
-    [Fact]
-    public void The_vector_path_is_used_wherever_the_processor_has_GFNI_and_AVX512()
+    /// <summary>Every path this processor can run, the table fallback included.</summary>
+    public static TheoryData<Sm4CounterEngine.VectorPath> Paths()
     {
-        // Its start-up check compares the Galois-field S-box with the table on all 256 bytes; a failure would leave
-        // the engine on tables silently, which this makes loud on the machines that have the instructions.
-        Assert.Equal(Gfni.V512.IsSupported && Avx512F.IsSupported, Sm4CounterEngine.IsVectorised);
+        var paths = new TheoryData<Sm4CounterEngine.VectorPath> { Sm4CounterEngine.VectorPath.None };
+        if (Sm4CounterEngine.AesNiSBox.IsAvailable) paths.Add(Sm4CounterEngine.VectorPath.AesNi);
+        if (Sm4CounterEngine.GaloisSBox.IsAvailable) paths.Add(Sm4CounterEngine.VectorPath.Galois);
+        return paths;
     }
 
     [Fact]
-    public void Counter_runs_and_any_other_blocks_encrypt_as_the_table_engine_does()
+    public void The_fastest_vector_path_is_used_wherever_the_processor_has_its_instructions()
     {
-        TestSeed.RunCases("SM4 counter engine vs table engine", 2_000, (index, random, fail) =>
+        // Each path's start-up check compares its S-box with the table on all 256 bytes; a failure would leave the
+        // engine on a slower path silently, which this makes loud on the machines that have the instructions.
+        Assert.Equal(Aes.IsSupported && Avx2.IsSupported, Sm4CounterEngine.AesNiSBox.IsAvailable);
+        Assert.Equal(Gfni.V512.IsSupported && Avx512F.IsSupported, Sm4CounterEngine.GaloisSBox.IsAvailable);
+        var expected = Sm4CounterEngine.GaloisSBox.IsAvailable ? Sm4CounterEngine.VectorPath.Galois
+            : Sm4CounterEngine.AesNiSBox.IsAvailable ? Sm4CounterEngine.VectorPath.AesNi
+            : Sm4CounterEngine.VectorPath.None;
+        Assert.Equal(expected, Sm4CounterEngine.Preferred);
+        Assert.Equal(expected != Sm4CounterEngine.VectorPath.None, Sm4CounterEngine.IsVectorised);
+    }
+
+    [Fact]
+    public void A_path_the_processor_lacks_is_refused()
+    {
+        if (!Sm4CounterEngine.GaloisSBox.IsAvailable)
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => new Sm4CounterEngine(Sm4CounterEngine.VectorPath.Galois));
+        }
+
+        if (!Sm4CounterEngine.AesNiSBox.IsAvailable)
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => new Sm4CounterEngine(Sm4CounterEngine.VectorPath.AesNi));
+        }
+
+        Assert.Throws<PlatformNotSupportedException>(() => new Sm4CounterEngine((Sm4CounterEngine.VectorPath)99));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Counter_runs_and_any_other_blocks_encrypt_as_the_table_engine_does(Sm4CounterEngine.VectorPath path)
+    {
+        TestSeed.RunCases($"SM4 counter engine ({path}) vs table engine", 2_000, (index, random, fail) =>
         {
             var key = new KeyParameter(random.Bytes(16));
             var forEncryption = random.Next(0, 4) != 0;
-            var ours = new Sm4CounterEngine();
+            var ours = new Sm4CounterEngine(path);
             var tables = new Sm4Engine();
             ours.Init(forEncryption, key);
             tables.Init(forEncryption, key);
@@ -63,18 +95,19 @@ public sealed class Sm4CounterEngineTests
         });
     }
 
-    [Fact]
-    public void Gcm_on_the_counter_engine_seals_and_opens_as_gcm_on_the_table_engine()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Gcm_on_the_counter_engine_seals_and_opens_as_gcm_on_the_table_engine(Sm4CounterEngine.VectorPath path)
     {
-        TestSeed.RunCases("SM4-GCM counter engine vs table engine", 1_000, (index, random, fail) =>
+        TestSeed.RunCases($"SM4-GCM counter engine ({path}) vs table engine", 1_000, (index, random, fail) =>
         {
             var parameters = new AeadParameters(new KeyParameter(random.Bytes(16)), 128, random.Bytes(12), random.Bytes(0, 40));
             var plaintext = random.Bytes(0, 2_000);
             var sealedByTables = Seal(new GcmBlockCipher(new Sm4Engine()), parameters, plaintext);
-            var sealedByCounters = Seal(new GcmBlockCipher(new Sm4CounterEngine()), parameters, plaintext);
+            var sealedByCounters = Seal(new GcmBlockCipher(new Sm4CounterEngine(path)), parameters, plaintext);
             if (!sealedByTables.AsSpan().SequenceEqual(sealedByCounters)) fail($"{plaintext.Length} bytes sealed differently");
 
-            var opener = new GcmBlockCipher(new Sm4CounterEngine());
+            var opener = new GcmBlockCipher(new Sm4CounterEngine(path));
             opener.Init(false, parameters);
             var opened = new byte[opener.GetOutputSize(sealedByTables.Length)];
             var length = opener.ProcessBytes(sealedByTables, 0, sealedByTables.Length, opened, 0);
