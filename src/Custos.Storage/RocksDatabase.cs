@@ -182,7 +182,8 @@ internal sealed partial class RocksDatabase : IDisposable
         var state = family is StorageLayout.StateNodesFamily or StorageLayout.StateValuesFamily;
         var writeBuffer = state ? Math.Min(options.WriteBufferBytes / 3, 128L * 1024 * 1024) : Math.Min(options.WriteBufferBytes / 16, 16L * 1024 * 1024);
         var familyOptions = new ColumnFamilyOptions();
-        if (family is StorageLayout.ReplayFamily or StorageLayout.TransactionsFamily)
+        var keyedByTransactionId = family is StorageLayout.ReplayFamily or StorageLayout.TransactionsFamily;
+        if (keyedByTransactionId)
         {
             // Every new transaction's id is looked up here (its replay record at admission and in execution, its
             // position when its block is stored) and almost always missed: a whole-key Bloom filter on the memtable
@@ -193,9 +194,10 @@ internal sealed partial class RocksDatabase : IDisposable
 
         return familyOptions
             .SetBlockBasedTableFactory(table)
-            // Tree nodes and roots are mostly hashes and do not compress; blocks, receipts and the journal do. State
-            // values are left uncompressed too: they are small records read one at a time.
-            .SetCompression(state || family == StorageLayout.StateRootsFamily ? Compression.No : Compression.Lz4)
+            // Tree nodes and roots are mostly hashes and do not compress, nor do the replay records and transaction
+            // positions (a hash and a few bytes each); blocks, receipts and the journal do. State values are left
+            // uncompressed too: they are small records read one at a time.
+            .SetCompression(state || keyedByTransactionId || family == StorageLayout.StateRootsFamily ? Compression.No : Compression.Lz4)
             .SetWriteBufferSize((ulong)Math.Max(writeBuffer, 1024 * 1024))
             .SetMaxWriteBufferNumber(3)
             .SetLevelCompactionDynamicLevelBytes(true)
