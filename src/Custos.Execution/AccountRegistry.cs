@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Text;
 using Custos.Core;
 using Custos.Core.Wire;
@@ -59,7 +60,28 @@ public sealed class AccountRegistry : ISystemContract
 
     /// <summary>The record as stored. A reset past its window may not be stored yet: see <see cref="LoadCurrent"/>.</summary>
     public static AccountRecord? Load(IStateReader state, AccountId account) =>
-        state.TryGet(RecordKey(account), out var bytes) ? AccountRecord.Parser.ParseFrom(bytes.AsSpan()) : null;
+        state.TryGet(RecordKey(account), out var bytes) ? Parse(account, bytes) : null;
+
+    /// <summary>Records parsed before, by account, with the encoding each was parsed from.</summary>
+    private static readonly ConcurrentDictionary<AccountId, (byte[] Encoded, AccountRecord Parsed)> ParsedRecords = new();
+
+    /// <summary>How many parsed records are kept before the cache starts again.</summary>
+    private const int ParsedRecordsMax = 4_096;
+
+    /// <summary>
+    /// <paramref name="account"/>'s record parsed from <paramref name="encoded"/>: a copy of the one parsed before
+    /// when the encoding is byte for byte the same. Every transfer reads its sender's and recipient's records, at
+    /// admission and in execution, and parsing copies their keys and strings; a copy shares them (they are
+    /// immutable), so the caller may change its record as freely as a freshly parsed one.
+    /// </summary>
+    public static AccountRecord Parse(AccountId account, byte[] encoded)
+    {
+        if (ParsedRecords.TryGetValue(account, out var cached) && cached.Encoded.AsSpan().SequenceEqual(encoded)) return cached.Parsed.Clone();
+        var parsed = AccountRecord.Parser.ParseFrom(encoded);
+        if (ParsedRecords.Count >= ParsedRecordsMax) ParsedRecords.Clear();
+        ParsedRecords[account] = ((byte[])encoded.Clone(), parsed.Clone());
+        return parsed;
+    }
 
     /// <summary>The record as it stands at <paramref name="height"/>: a key reset whose window has passed is in force.</summary>
     public static AccountRecord? LoadCurrent(IStateReader state, AccountId account, ulong height) =>
@@ -334,7 +356,7 @@ public sealed class AccountRegistry : ISystemContract
     {
         var id = selfWhenEmpty && account.IsEmpty ? call.CallerId : ContractCall.ParseAccount(account, "account_id");
         var bytes = call.Get(RecordKey(id)) ?? throw new ContractFailure(ErrorCode.SenderUnknown, $"account {id} is not registered");
-        return (id, Current(AccountRecord.Parser.ParseFrom(bytes.AsSpan()), call.Block.Height));
+        return (id, Current(Parse(id, bytes), call.Block.Height));
     }
 
     private static void Save(ContractCall call, AccountId id, AccountRecord record, string eventName, AccountDecision decision)

@@ -92,7 +92,7 @@ public sealed class TokenContract : ISystemContract
     {
         var record = call.Get(AccountRegistry.RecordKey(account));
         if (record is null) throw new ContractFailure(ErrorCode.SenderUnknown, $"account {account} is not registered");
-        AccountRegistry.RequireMayReceive(AccountRecord.Parser.ParseFrom(record.AsSpan()), call.Block.Height);
+        AccountRegistry.RequireMayReceive(AccountRegistry.Parse(account, record), call.Block.Height);
     }
 
     private static ulong Read(ContractCall call, byte[] key) => call.Get(key) is { } bytes ? BinaryPrimitives.ReadUInt64BigEndian(bytes) : 0;
