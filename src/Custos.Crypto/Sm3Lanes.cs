@@ -94,14 +94,7 @@ internal static class Sm3Lanes
             Span<uint> output = stackalloc uint[8 * Width];
             if (wide)
             {
-                state.A.CopyTo(output);
-                state.B.CopyTo(output[Width..]);
-                state.C.CopyTo(output[(2 * Width)..]);
-                state.D.CopyTo(output[(3 * Width)..]);
-                state.E.CopyTo(output[(4 * Width)..]);
-                state.F.CopyTo(output[(5 * Width)..]);
-                state.G.CopyTo(output[(6 * Width)..]);
-                state.H.CopyTo(output[(7 * Width)..]);
+                state.CopyTo(output);
             }
             else
             {
@@ -135,6 +128,19 @@ internal static class Sm3Lanes
             F = Vector512.Create(0x163138aau);
             G = Vector512.Create(0xe38dee4du);
             H = Vector512.Create(0xb0fb0e4eu);
+        }
+
+        /// <summary>Word i of lane k to output[i·16 + k].</summary>
+        public readonly void CopyTo(Span<uint> output)
+        {
+            A.CopyTo(output);
+            B.CopyTo(output[Width..]);
+            C.CopyTo(output[(2 * Width)..]);
+            D.CopyTo(output[(3 * Width)..]);
+            E.CopyTo(output[(4 * Width)..]);
+            F.CopyTo(output[(5 * Width)..]);
+            G.CopyTo(output[(6 * Width)..]);
+            H.CopyTo(output[(7 * Width)..]);
         }
     }
 

@@ -142,14 +142,22 @@ public sealed class Sm4CounterEngine : IBlockCipher
         x2.CopyTo(words[Lanes..]);
         x1.CopyTo(words[(2 * Lanes)..]);
         x0.CopyTo(words[(3 * Lanes)..]);
-        var keystream = _keystream.AsSpan();
-        for (var j = 0; j < Lanes; j++)
+        WriteBlocks(words, Lanes, _keystream);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="lanes"/> blocks from their words, lane-major: words[k·lanes + j] is word k of block j
+    /// (x3 first, the reversal R), each big-endian.
+    /// </summary>
+    private static void WriteBlocks(ReadOnlySpan<uint> words, int lanes, Span<byte> blocks)
+    {
+        for (var j = 0; j < lanes; j++)
         {
-            var block = keystream.Slice(j * BlockSize, BlockSize);
+            var block = blocks.Slice(j * BlockSize, BlockSize);
             BinaryPrimitives.WriteUInt32BigEndian(block, words[j]);
-            BinaryPrimitives.WriteUInt32BigEndian(block[4..], words[Lanes + j]);
-            BinaryPrimitives.WriteUInt32BigEndian(block[8..], words[2 * Lanes + j]);
-            BinaryPrimitives.WriteUInt32BigEndian(block[12..], words[3 * Lanes + j]);
+            BinaryPrimitives.WriteUInt32BigEndian(block[4..], words[lanes + j]);
+            BinaryPrimitives.WriteUInt32BigEndian(block[8..], words[2 * lanes + j]);
+            BinaryPrimitives.WriteUInt32BigEndian(block[12..], words[3 * lanes + j]);
         }
     }
 
@@ -183,14 +191,7 @@ public sealed class Sm4CounterEngine : IBlockCipher
             x2.CopyTo(words[lanes..]);
             x1.CopyTo(words[(2 * lanes)..]);
             x0.CopyTo(words[(3 * lanes)..]);
-            for (var j = 0; j < lanes; j++)
-            {
-                var block = keystream.Slice((pass * lanes + j) * BlockSize, BlockSize);
-                BinaryPrimitives.WriteUInt32BigEndian(block, words[j]);
-                BinaryPrimitives.WriteUInt32BigEndian(block[4..], words[lanes + j]);
-                BinaryPrimitives.WriteUInt32BigEndian(block[8..], words[2 * lanes + j]);
-                BinaryPrimitives.WriteUInt32BigEndian(block[12..], words[3 * lanes + j]);
-            }
+            WriteBlocks(words, lanes, keystream[(pass * lanes * BlockSize)..]);
         }
     }
 
